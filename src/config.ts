@@ -1,0 +1,230 @@
+/**
+ * Configuration: one zod schema holds every key, its default and its check.
+ * An invalid file stops the daemon at start with a message naming the key,
+ * e.g. `readers[1].baudRate: expected one of 9600, 19200, 38400, 57600, 115200`.
+ */
+import { readFileSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+
+export const BAUD_RATES = [1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200] as const;
+
+const line = z.strictObject({
+  /** BCM line number (GPIOxx), not the header pin and not the sysfs number. */
+  line: z.number().int().min(0).max(53),
+  activeLow: z.boolean().default(false),
+});
+const relay = line.extend({
+  pulseMs: z.number().int().min(50).max(60_000).default(500),
+});
+const input = line.extend({
+  debounceMs: z.number().int().min(0).max(1_000).default(20),
+});
+
+const idLike = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'expected 1-64 letters, digits, _ or -');
+
+const reader = z.strictObject({
+  id: idLike,
+  type: z.enum(['pcsc', 'serial', 'sim']),
+  direction: z.enum(['in', 'out']),
+  /** serial: device path, best a /dev/serial/by-id/… link. */
+  path: z.string().min(1).optional(),
+  baudRate: z
+    .number()
+    .refine((b) => (BAUD_RATES as readonly number[]).includes(b), {
+      message: `expected one of ${BAUD_RATES.join(', ')}`,
+    })
+    .default(9600),
+  /** serial: what one line holds. */
+  format: z.enum(['hex', 'dec', 'wiegand26', 'id', 'qr']).default('hex'),
+  /** pcsc: only readers whose PC/SC name contains this text (default: any). */
+  name: z.string().optional(),
+  /** Repeated reads of one credential inside this window are one tap. */
+  repeatMs: z.number().int().min(0).max(60_000).default(1_500),
+});
+
+const hexKey = z.string().regex(/^[0-9a-fA-F]{32,}$/, 'expected at least 16 bytes as hex');
+
+export const configSchema = z.strictObject({
+  gate: z.strictObject({ id: idLike, site: idLike }),
+  storage: z
+    .strictObject({
+      path: z.string().min(1).default('/var/lib/gate-controller/gate.db'),
+      synchronous: z.enum(['normal', 'full']).default('normal'),
+    })
+    .prefault({}),
+  mqtt: z
+    .strictObject({
+      url: z.string().regex(/^(mqtts?|wss?|tcp|ssl):\/\//, 'expected an mqtt://, mqtts://, ws:// or wss:// URL'),
+      username: z.string().optional(),
+      password: z.string().optional(),
+      /** File paths (PEM). */
+      ca: z.string().optional(),
+      cert: z.string().optional(),
+      key: z.string().optional(),
+      clientId: z.string().optional(),
+      keepaliveS: z.number().int().min(5).max(600).default(30),
+      sessionExpiryDays: z.number().int().min(7).max(365).default(14),
+      statusIntervalS: z.number().int().min(5).max(3600).default(60),
+      ackTimeoutMs: z.number().int().min(500).max(600_000).default(10_000),
+      /** Max events published and not yet acked by central. */
+      window: z.number().int().min(1).max(100_000).default(2_000),
+      batchSize: z.number().int().min(1).max(500).default(500),
+      maxPayloadBytes: z.number().int().min(1_024).max(256 * 1024 * 1024).default(64 * 1024 * 1024),
+    })
+    .optional(),
+  central: z
+    .strictObject({
+      /** kid → Ed25519 public key, SPKI PEM or base64 of the 32 raw bytes. */
+      keys: z.record(z.string(), z.string().min(1)).default({}),
+    })
+    .prefault({}),
+  privacy: z
+    .strictObject({
+      /** HMAC-SHA256 key for resident ID numbers, hex. Required: there is no safe default. */
+      idHashKey: hexKey,
+      retention: z
+        .strictObject({
+          eventsDays: z.number().int().min(1).max(3650).default(180),
+          visitorDays: z.number().int().min(1).max(3650).default(30),
+        })
+        .prefault({}),
+    }),
+  readers: z.array(reader).default([]),
+  gpio: z
+    .strictObject({
+      backend: z.enum(['onoff', 'sim']).default('sim'),
+      /** sim only: append every output change to this file (synchronously). */
+      trace: z.string().optional(),
+      /** onoff only: where sysfs GPIO lives (tests point it at a temp dir). */
+      sysfsRoot: z.string().default('/sys/class/gpio'),
+      relays: z
+        .strictObject({ entry: relay.optional(), exit: relay.optional() })
+        .prefault({}),
+      leds: z.strictObject({ green: line.optional(), red: line.optional() }).prefault({}),
+      buzzer: line.optional(),
+      inputs: z
+        .strictObject({
+          passage: input.optional(),
+          door: input.optional(),
+          exitButton: input.optional(),
+          fireAlarm: input.optional(),
+          tamper: input.optional(),
+        })
+        .prefault({}),
+    })
+    .prefault({}),
+  access: z
+    .strictObject({
+      /** A grant with no passage within this time is recorded as not passed. */
+      passageTimeoutMs: z.number().int().min(500).max(120_000).default(8_000),
+      /** A second tap of the same credential inside this window is DUPLICATE_TAP. */
+      duplicateTapMs: z.number().int().min(0).max(60_000).default(3_000),
+      /** Deny entering twice without leaving (needs separate in/out readers). */
+      antiPassback: z.boolean().default(true),
+      /** How long an escorted visitor waits for a staff/security tap at the same reader. */
+      escortWindowMs: z.number().int().min(1_000).max(600_000).default(30_000),
+      /** Door open longer than this after a passage is door_held. */
+      doorHeldMs: z.number().int().min(1_000).max(600_000).default(30_000),
+    })
+    .prefault({}),
+  admin: z
+    .strictObject({
+      /** "host:port"; absent = no admin page. */
+      listen: z.string().regex(/^[^:]+:\d{1,5}$/, 'expected "host:port"').optional(),
+    })
+    .prefault({}),
+  log: z
+    .strictObject({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info') })
+    .prefault({}),
+});
+
+export type Config = z.infer<typeof configSchema>;
+export type ReaderConfig = Config['readers'][number];
+export type GpioConfig = Config['gpio'];
+export type MqttConfig = NonNullable<Config['mqtt']>;
+export type RelayConfig = z.infer<typeof relay>;
+export type InputConfig = z.infer<typeof input>;
+export type LineConfig = z.infer<typeof line>;
+
+export class ConfigError extends Error {
+  readonly code = 'CONFIG_INVALID';
+  constructor(
+    message: string,
+    readonly issues: string[],
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = 'ConfigError';
+  }
+}
+
+/** `readers[1].baudRate` from zod's path array. */
+export function formatPath(path: readonly PropertyKey[]): string {
+  let out = '';
+  for (const p of path) {
+    if (typeof p === 'number') out += `[${p}]`;
+    else out += out ? `.${String(p)}` : String(p);
+  }
+  return out || '(root)';
+}
+
+/** Validate an already-parsed object; throws ConfigError naming every bad key. */
+export function parseConfig(raw: unknown, source = 'config'): Config {
+  const result = configSchema.safeParse(raw ?? {});
+  if (result.success) {
+    checkCrossFields(result.data, source);
+    return result.data;
+  }
+  const issues = result.error.issues.map((i) => `${formatPath(i.path)}: ${describeIssue(i)}`);
+  throw new ConfigError(`${source} is invalid:\n  ${issues.join('\n  ')}`, issues);
+}
+
+function describeIssue(issue: z.core.$ZodIssue): string {
+  if (issue.code === 'unrecognized_keys') return `unknown key(s) ${issue.keys.join(', ')}`;
+  if (issue.code === 'invalid_value') return `expected one of ${issue.values.map(String).join(', ')}`;
+  if (issue.code === 'invalid_type' && issue.message.includes('received undefined')) return 'required';
+  return issue.message;
+}
+
+function checkCrossFields(cfg: Config, source: string): void {
+  const issues: string[] = [];
+  const seen = new Set<string>();
+  cfg.readers.forEach((r, i) => {
+    if (seen.has(r.id)) issues.push(`readers[${i}].id: duplicate reader id "${r.id}"`);
+    seen.add(r.id);
+    if (r.type === 'serial' && !r.path) issues.push(`readers[${i}].path: required for a serial reader`);
+  });
+  const lines = new Map<number, string>();
+  const claim = (key: string, l?: { line: number }) => {
+    if (!l) return;
+    const other = lines.get(l.line);
+    if (other) issues.push(`${key}.line: BCM ${l.line} is already used by ${other}`);
+    else lines.set(l.line, key);
+  };
+  const g = cfg.gpio;
+  claim('gpio.relays.entry', g.relays.entry);
+  claim('gpio.relays.exit', g.relays.exit);
+  claim('gpio.leds.green', g.leds.green);
+  claim('gpio.leds.red', g.leds.red);
+  claim('gpio.buzzer', g.buzzer);
+  for (const [k, v] of Object.entries(g.inputs)) claim(`gpio.inputs.${k}`, v);
+  if (issues.length) throw new ConfigError(`${source} is invalid:\n  ${issues.join('\n  ')}`, issues);
+}
+
+/** Read and validate a YAML file. */
+export function loadConfigFile(path: string): Config {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (cause) {
+    throw new ConfigError(`cannot read config ${path}: ${(cause as Error).message}`, [], { cause });
+  }
+  let raw: unknown;
+  try {
+    raw = parseYaml(text);
+  } catch (cause) {
+    throw new ConfigError(`${path} is not valid YAML: ${(cause as Error).message}`, [], { cause });
+  }
+  return parseConfig(raw, path);
+}

@@ -1,0 +1,12 @@
+/** Stable decision reason codes (DESIGN.md): in events, on MQTT and on the admin page. */
+export const REASONS = [
+  'GRANTED', 'UNKNOWN_CREDENTIAL', 'NOT_YET_VALID', 'EXPIRED', 'SUSPENDED', 'BLACKLISTED',
+  'OUTSIDE_SCHEDULE', 'ANTI_PASSBACK', 'ENTRIES_EXHAUSTED', 'ESCORT_REQUIRED',
+  'ESCORT_TIMEOUT', 'WRONG_GATE', 'LOCKDOWN', 'INVALID_FORMAT', 'BAD_SIGNATURE',
+  'DUPLICATE_TAP', 'EMERGENCY_OPEN',
+] as const;
+
+export type Reason = (typeof REASONS)[number];
+
+export type GateMode = 'normal' | 'lockdown' | 'emergency';
+export const GATE_MODES: readonly GateMode[] = ['normal', 'lockdown', 'emergency'];

@@ -1,0 +1,64 @@
+/**
+ * Hardware seams. Every driver implements one of these interfaces; the
+ * controller receives them by injection and knows nothing of onoff, pcsc or
+ * serialport. Drivers know nothing of access rules.
+ */
+import type { EventEmitter } from 'node:events';
+
+/** Every component: started in order by main.ts, stopped in reverse. */
+export interface Lifecycle {
+  start(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** Milliseconds since the epoch; injected so tests control time. */
+export type Clock = () => number;
+
+/**
+ * One output line (relay, LED, buzzer). `active` means energized/lit/sounding,
+ * whatever the wiring polarity: the driver applies `activeLow`.
+ */
+export interface DigitalOutput extends Lifecycle {
+  readonly name: string;
+  /** Drive the line. Synchronous: when it returns the write has been issued. */
+  set(active: boolean): void;
+  /** The last value written (false before the first write). */
+  get(): boolean;
+}
+
+/** One input line (passage sensor, door contact, exit button, fire alarm, tamper). */
+export interface DigitalInput extends Lifecycle {
+  readonly name: string;
+  /** Current debounced logical state (`activeLow` already applied). */
+  get(): boolean;
+  /** Debounced transitions; returns a function that removes the listener. */
+  onChange(listener: (active: boolean, atMs: number) => void): () => void;
+}
+
+/** What a reader saw, framed and parsed but not yet judged. */
+export type RawCredential =
+  /** Card UID bytes as UPPERCASE hex, no separators ("04A1B2C3"). */
+  | { kind: 'card'; uid: string }
+  /** An 18-character resident ID number as read (check digit not yet verified). */
+  | { kind: 'id'; number: string }
+  /** A QR visitor pass token "GP1.<body>.<sig>" as scanned. */
+  | { kind: 'pass'; token: string };
+
+export type ReaderType = 'pcsc' | 'serial' | 'sim';
+export type Direction = 'in' | 'out';
+
+export interface ReaderEventMap {
+  /** A credential was presented. `at` is the clock time the bytes arrived. */
+  credential: [cred: RawCredential, at: number];
+  /** Input that could not be framed/parsed (garbage, over-long line). Never personal data. */
+  rejected: [reason: string, at: number];
+  /** Connection state changed (reader attached/detached, pcscd up/down, port open/closed). */
+  status: [connected: boolean, detail: string];
+}
+
+export interface CredentialReader extends Lifecycle, EventEmitter<ReaderEventMap> {
+  readonly id: string;
+  readonly type: ReaderType;
+  readonly direction: Direction;
+  readonly connected: boolean;
+}
