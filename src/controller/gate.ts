@@ -1,0 +1,436 @@
+/**
+ * The one orchestrator: reader → normalize → lookup → decide → journal commit
+ * → relay + indicator → typed events for sync/ and admin/.
+ *
+ * The hot path (`present`) is synchronous from the reader's bytes to the relay
+ * write: one indexed lookup, one transaction, one GPIO write. Nothing in it
+ * waits on the network, a photo or a log flush, and the relay moves only
+ * after the access event is committed.
+ */
+import { EventEmitter } from 'node:events';
+import type { KeyObject } from 'node:crypto';
+import type { Logger } from '../log.js';
+import type { Clock, CredentialReader, Direction, RawCredential } from '../drivers/types.js';
+import type { GpioSet } from '../drivers/gpio/index.js';
+import type { Store } from '../store/index.js';
+import type { JournalEvent, NewEvent } from '../store/types.js';
+import type { Actor, GateControl, GateEventMap, GateStatus, ReaderState } from './gate-api.js';
+import { GATE_MODES, type GateMode } from './reasons.js';
+import { normalize, type Normalized } from './credential.js';
+import { decide, resolveEscort, type Decision } from './decide.js';
+import { Turnstile } from './turnstile.js';
+import { Indicator } from './indicator.js';
+
+export interface GateOptions {
+  gateId: string;
+  site: string;
+  version: string;
+  access: {
+    passageTimeoutMs: number;
+    duplicateTapMs: number;
+    antiPassback: boolean;
+    escortWindowMs: number;
+    doorHeldMs: number;
+  };
+  pulseMs: { in: number; out: number };
+  idHashKey: Buffer;
+}
+
+export interface GateDeps {
+  options: GateOptions;
+  store: Store;
+  readers: CredentialReader[];
+  gpio: GpioSet;
+  /** Keys that sign passes this gate accepts: central's and the gate's own. */
+  passKeys: () => KeyObject[];
+  /** The gate's own public key (SPKI PEM), published in its status. */
+  passKeyPem: string;
+  log: Logger;
+  clock: Clock;
+}
+
+/** What one presented credential came to; also returned to tests and benches. */
+export interface Outcome {
+  decision: Decision;
+  event: JournalEvent;
+}
+
+interface PendingEscort {
+  personId: string;
+  key: string;
+  display: string;
+  readerId: string;
+  direction: Direction;
+  atMs: number;
+  timer: NodeJS.Timeout;
+}
+
+const MODE_KEY = 'gate.mode';
+/** Alerts go to sync ahead of the backlog and stay on the admin page until acknowledged. */
+const ALERT_TYPES = new Set(['door_forced', 'tamper', 'fire_alarm', 'mode_changed']);
+
+export class Gate extends EventEmitter<GateEventMap> implements GateControl {
+  readonly turnstile: Turnstile;
+  readonly indicator: Indicator;
+  private mode: GateMode = 'normal';
+  private readonly lastTap = new Map<string, { atMs: number; readerId: string }>();
+  private pending: PendingEscort | undefined;
+  private readonly unhook: Array<() => void> = [];
+  private readonly readerState = new Map<string, ReaderState>();
+  private startedAt = '';
+  private started = false;
+
+  constructor(private readonly deps: GateDeps) {
+    super();
+    const { gpio, options, clock } = deps;
+    this.turnstile = new Turnstile({
+      relays: { in: gpio.outputs.entry, out: gpio.outputs.exit },
+      pulseMs: options.pulseMs,
+      passageTimeoutMs: options.access.passageTimeoutMs,
+      doorHeldMs: options.access.doorHeldMs,
+      clock,
+    });
+    this.indicator = new Indicator({ green: gpio.outputs.green, red: gpio.outputs.red, buzzer: gpio.outputs.buzzer });
+    for (const r of deps.readers) {
+      this.readerState.set(r.id, { id: r.id, type: r.type, direction: r.direction, connected: r.connected });
+    }
+  }
+
+  /** Relays are already in their safe state (GpioSet.start ran first). */
+  async start(): Promise<void> {
+    const { store, clock, log } = this.deps;
+    this.startedAt = store.journal.lastSeq() >= 0 ? isoNow(clock) : isoNow(clock);
+    const saved = store.settings.get<GateMode>(MODE_KEY);
+    this.mode = saved && GATE_MODES.includes(saved) ? saved : 'normal';
+
+    this.checkClock();
+    await this.turnstile.start();
+    this.turnstile.setMode(this.mode);
+    this.indicator.setMode(this.mode);
+    this.wireTurnstile();
+    this.wireInputs();
+    this.wireReaders();
+    this.started = true;
+    this.record({
+      type: 'startup',
+      version: this.deps.options.version,
+      mode: this.mode,
+      whitelistVersion: store.whitelist.version(),
+    });
+    log.info({ mode: this.mode, lastSeq: store.journal.lastSeq() }, 'gate started');
+  }
+
+  async stop(reason = 'stop'): Promise<void> {
+    if (!this.started) return;
+    this.started = false;
+    for (const off of this.unhook.splice(0)) off();
+    if (this.pending) clearTimeout(this.pending.timer);
+    this.pending = undefined;
+    this.record({ type: 'shutdown', reason });
+    this.indicator.stop();
+    await this.turnstile.stop();
+  }
+
+  // ---------------------------------------------------------------- hot path
+
+  /** A credential presented at a reader. Synchronous up to the relay write. */
+  present(readerId: string, direction: Direction, raw: RawCredential, atMs = this.deps.clock()): Outcome {
+    const { store, options } = this.deps;
+    const cred = normalize(raw, { idHashKey: options.idHashKey, passKeys: this.deps.passKeys });
+    if (!cred.ok) {
+      return this.commitAccess(readerId, direction, cred.display, undefined, {
+        granted: false,
+        reason: cred.reason,
+        alert: false,
+      }, atMs);
+    }
+
+    const record = store.whitelist.lookup(cred.key);
+    const schedule = record?.scheduleId ? store.whitelist.schedule(record.scheduleId) : undefined;
+    const presenceId = record?.personId ?? cred.key;
+    const last = this.lastTap.get(cred.key);
+    const decision = decide(cred, {
+      nowMs: atMs,
+      gateId: options.gateId,
+      site: options.site,
+      mode: this.mode,
+      direction,
+      readerId,
+      record,
+      schedule,
+      lastDirection: store.access.lastDirection(presenceId),
+      antiPassback: options.access.antiPassback,
+      lastTapMs: last && last.readerId === readerId ? last.atMs : undefined,
+      duplicateTapMs: options.access.duplicateTapMs,
+      passEntriesUsed: record ? undefined : store.access.entriesUsed(cred.key),
+    });
+    if (decision.reason !== 'DUPLICATE_TAP') this.lastTap.set(cred.key, { atMs, readerId });
+
+    if (decision.escortWait) return this.startEscortWait(readerId, direction, cred, decision, atMs);
+
+    // A staff or security grant at the reader where a visitor waits escorts them in.
+    const escorted =
+      decision.granted && record && this.pending
+        ? resolveEscort(
+            this.pending,
+            { kind: record.kind, readerId, nowMs: atMs },
+            options.access.escortWindowMs,
+          )
+        : 'none';
+    let passages = 1;
+    if (escorted === 'grant-visitor' && this.pending && record) {
+      const visitor = this.pending;
+      this.clearEscort();
+      this.commitAccess(readerId, visitor.direction, visitor.display, visitor.personId, {
+        granted: true,
+        reason: 'GRANTED',
+        alert: false,
+        personId: visitor.personId,
+      }, atMs, { key: visitor.key, escortedBy: record.personId, skipRelay: true });
+      passages = 2;
+    }
+    return this.commitAccess(readerId, direction, cred.display, presenceId, decision, atMs, {
+      key: cred.key,
+      passages,
+    });
+  }
+
+  private startEscortWait(
+    readerId: string,
+    direction: Direction,
+    cred: Extract<Normalized, { ok: true }>,
+    decision: Decision,
+    atMs: number,
+  ): Outcome {
+    this.clearEscort();
+    const personId = decision.personId ?? cred.key;
+    const outcome = this.commitAccess(readerId, direction, cred.display, personId, decision, atMs);
+    const timer = setTimeout(() => this.escortTimedOut(), this.deps.options.access.escortWindowMs);
+    timer.unref?.();
+    this.pending = { personId, key: cred.key, display: cred.display, readerId, direction, atMs, timer };
+    return outcome;
+  }
+
+  private escortTimedOut(): void {
+    const p = this.pending;
+    if (!p) return;
+    this.pending = undefined;
+    this.commitAccess(p.readerId, p.direction, p.display, p.personId, {
+      granted: false,
+      reason: 'ESCORT_TIMEOUT',
+      alert: false,
+      personId: p.personId,
+    }, this.deps.clock());
+  }
+
+  private clearEscort(): void {
+    if (this.pending) clearTimeout(this.pending.timer);
+    this.pending = undefined;
+  }
+
+  /**
+   * Commit the access event (journal + entry count + presence in one
+   * transaction), THEN move the relay and the indicator, then tell listeners.
+   */
+  private commitAccess(
+    readerId: string,
+    direction: Direction,
+    display: string,
+    presenceId: string | undefined,
+    decision: Decision,
+    atMs: number,
+    opts: { key?: string; passages?: number; escortedBy?: string; skipRelay?: boolean } = {},
+  ): Outcome {
+    const event: NewEvent = {
+      type: 'access',
+      reader: readerId,
+      direction,
+      credential: display,
+      granted: decision.granted,
+      reason: decision.reason,
+    };
+    if (decision.personId) event.personId = decision.personId;
+    if (opts.escortedBy) event.escortedBy = opts.escortedBy;
+    const committed = this.deps.store.access.record({
+      event,
+      nowMs: atMs,
+      countEntryFor: decision.granted && direction === 'in' && opts.key ? opts.key : undefined,
+      presence: decision.granted && presenceId ? { personId: presenceId, direction } : undefined,
+    });
+    if (decision.granted && !opts.skipRelay) {
+      this.turnstile.unlock(direction, { grantRef: committed.id, passages: opts.passages ?? 1 });
+    }
+    if (!opts.skipRelay) {
+      this.indicator.show(
+        decision.granted ? 'granted' : decision.alert ? 'alert' : decision.escortWait ? 'escortWait' : 'denied',
+      );
+    }
+    this.publish(committed, decision.alert);
+    return { decision, event: committed };
+  }
+
+  // ------------------------------------------------------------ GateControl
+
+  status(): GateStatus {
+    const { options, store } = this.deps;
+    return {
+      gate: options.gateId,
+      site: options.site,
+      mode: this.mode,
+      startedAt: this.startedAt,
+      readers: [...this.readerState.values()].map((r) => ({ ...r })),
+      whitelistVersion: store.whitelist.version(),
+      lastSeq: store.journal.lastSeq(),
+      passKey: this.deps.passKeyPem,
+    };
+  }
+
+  manualOpen(direction: Direction, reason: string, actor: Actor): JournalEvent {
+    const text = requireReason(reason);
+    const ev = this.record({ type: 'manual_open', direction, reason: text, operator: actor.operator, source: actor.source });
+    if (this.mode !== 'emergency') this.turnstile.unlock(direction, { grantRef: ev.id, passages: 1 });
+    this.indicator.show('granted');
+    return ev;
+  }
+
+  setMode(mode: GateMode, reason: string, actor: Actor): JournalEvent {
+    if (!GATE_MODES.includes(mode)) throw codeError('BAD_MODE', `unknown mode "${String(mode)}"`);
+    const text = requireReason(reason);
+    const from = this.mode;
+    const ev = this.record({ type: 'mode_changed', from, to: mode, reason: text, operator: actor.operator, source: actor.source });
+    this.deps.store.settings.set(MODE_KEY, mode);
+    this.mode = mode;
+    if (mode !== 'normal') this.clearEscort();
+    this.turnstile.setMode(mode);
+    this.indicator.setMode(mode);
+    this.emit('mode', mode);
+    this.deps.log.warn({ from, to: mode, operator: actor.operator, source: actor.source }, 'mode changed');
+    return ev;
+  }
+
+  record(input: { type: JournalEvent['type']; [k: string]: unknown }): JournalEvent {
+    const ev = this.deps.store.journal.append(input as NewEvent, this.deps.clock());
+    this.publish(ev, ALERT_TYPES.has(ev.type) || (ev.type === 'reader_status' && ev.connected === false));
+    return ev;
+  }
+
+  currentMode(): GateMode {
+    return this.mode;
+  }
+
+  // ------------------------------------------------------------------ wiring
+
+  private publish(ev: JournalEvent, alert: boolean): void {
+    this.emit('event', ev);
+    if (alert) this.emit('alert', ev);
+  }
+
+  private wireTurnstile(): void {
+    const t = this.turnstile;
+    const on = <K extends 'passage' | 'notPassed' | 'doorForced' | 'doorHeld'>(
+      name: K,
+      fn: (...args: never[]) => void,
+    ): void => {
+      t.on(name, fn as never);
+      this.unhook.push(() => t.off(name, fn as never));
+    };
+    on('passage', (p: { direction: Direction; grantRef?: string }) =>
+      this.record({ type: 'passage', direction: p.direction, grantRef: p.grantRef, passed: true }),
+    );
+    on('notPassed', (p: { direction: Direction; grantRef?: string }) =>
+      this.record({ type: 'passage', direction: p.direction, grantRef: p.grantRef, passed: false }),
+    );
+    on('doorForced', () => {
+      this.record({ type: 'door_forced' });
+      this.indicator.show('alert');
+    });
+    on('doorHeld', (p: { openMs: number }) => this.record({ type: 'door_held', openMs: p.openMs }));
+  }
+
+  private wireInputs(): void {
+    const { inputs } = this.deps.gpio;
+    const hook = (input: typeof inputs.passage, fn: (active: boolean, at: number) => void) => {
+      if (input) this.unhook.push(input.onChange(fn));
+    };
+    hook(inputs.passage, (active, at) => active && this.turnstile.passageSensed(at));
+    hook(inputs.door, (active, at) => this.turnstile.doorChanged(active, at));
+    hook(inputs.exitButton, (active) => {
+      if (active) this.manualOpen('out', 'exit button', { operator: 'exit-button', source: 'local' });
+    });
+    hook(inputs.fireAlarm, (active) => {
+      this.record({ type: 'fire_alarm', active });
+      // A fire frees every passage at once; restoring normal is a person's decision.
+      if (active && this.mode !== 'emergency') {
+        this.setMode('emergency', 'fire alarm input', { operator: 'fire-alarm', source: 'local' });
+      }
+    });
+    hook(inputs.tamper, (active) => {
+      this.record({ type: 'tamper', active });
+      if (active) this.indicator.show('alert');
+    });
+  }
+
+  private wireReaders(): void {
+    for (const reader of this.deps.readers) {
+      const onCred = (raw: RawCredential, at: number) => {
+        if (!this.started) return;
+        try {
+          this.present(reader.id, reader.direction, raw, at);
+        } catch (err) {
+          // A tap we could not record must not open anything; say why loudly.
+          this.deps.log.error({ err, reader: reader.id }, 'tap could not be processed');
+          this.indicator.show('readerFault');
+        }
+      };
+      const onStatus = (connected: boolean, detail: string) => {
+        const state = { id: reader.id, type: reader.type, direction: reader.direction, connected };
+        const prev = this.readerState.get(reader.id);
+        this.readerState.set(reader.id, state);
+        if (prev?.connected === connected && this.started) return;
+        this.record({ type: 'reader_status', reader: reader.id, connected, detail });
+        if (!connected) this.indicator.show('readerFault');
+        this.emit('reader', state);
+      };
+      const onRejected = (reason: string) => {
+        this.deps.log.warn({ reader: reader.id, reason }, 'reader input rejected');
+        this.indicator.show('denied');
+      };
+      reader.on('credential', onCred);
+      reader.on('status', onStatus);
+      reader.on('rejected', onRejected);
+      this.unhook.push(() => {
+        reader.off('credential', onCred);
+        reader.off('status', onStatus);
+        reader.off('rejected', onRejected);
+      });
+    }
+  }
+
+  /** A clock behind the journal's last event means timestamps (and validity windows) are wrong. */
+  private checkClock(): void {
+    const { store, clock } = this.deps;
+    const last = store.journal.get(store.journal.lastSeq());
+    if (!last) return;
+    const lastMs = Date.parse(last.ts);
+    const now = clock();
+    if (Number.isFinite(lastMs) && now + 1_000 < lastMs) {
+      this.record({ type: 'clock_warning', lastEventTs: last.ts, behindMs: lastMs - now });
+      this.deps.log.warn({ behindMs: lastMs - now }, 'clock is behind the last journal event');
+    }
+  }
+}
+
+function isoNow(clock: Clock): string {
+  return new Date(clock()).toISOString();
+}
+
+function requireReason(reason: string): string {
+  const text = typeof reason === 'string' ? reason.trim() : '';
+  if (!text) throw codeError('REASON_REQUIRED', 'a reason is required');
+  if (text.length > 200) throw codeError('REASON_TOO_LONG', 'reason is longer than 200 characters');
+  return text;
+}
+
+export function codeError(code: string, message: string): Error & { code: string } {
+  return Object.assign(new Error(message), { code });
+}

@@ -1,0 +1,39 @@
+/**
+ * The gate's own Ed25519 key, made on first start. It signs visitor passes
+ * made on site at the admin page; the gate trusts it, and publishes the
+ * public half in its status so central can hand it to the site's other gates.
+ */
+import { createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
+import type { Settings } from './store/settings.js';
+
+const SETTING = 'gate.passKey.private';
+
+export interface GateKey {
+  privateKey: KeyObject;
+  publicKey: KeyObject;
+  /** SPKI PEM of the public key. */
+  publicPem: string;
+}
+
+export function loadOrCreateGateKey(settings: Settings): GateKey {
+  let pem = settings.get<string>(SETTING);
+  if (!pem) {
+    const { privateKey } = generateKeyPairSync('ed25519');
+    pem = privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+    settings.set(SETTING, pem);
+  }
+  const privateKey = createPrivateKey(pem);
+  const publicKey = createPublicKey(privateKey);
+  return { privateKey, publicKey, publicPem: publicKey.export({ type: 'spki', format: 'pem' }).toString() };
+}
+
+/** Central keys from config: SPKI PEM, or base64 of the 32 raw key bytes. */
+export function parsePublicKey(text: string): KeyObject {
+  const trimmed = text.trim();
+  if (trimmed.startsWith('-----BEGIN')) return createPublicKey(trimmed);
+  const raw = Buffer.from(trimmed, 'base64');
+  if (raw.length !== 32) throw new Error('expected an Ed25519 public key: SPKI PEM or base64 of 32 raw bytes');
+  // SPKI DER prefix for Ed25519 (RFC 8410): SEQUENCE { SEQUENCE { OID 1.3.101.112 } BIT STRING }
+  const der = Buffer.concat([Buffer.from('302a300506032b6570032100', 'hex'), raw]);
+  return createPublicKey({ key: der, format: 'der', type: 'spki' });
+}

@@ -1,0 +1,214 @@
+#!/usr/bin/env node
+/**
+ * gate-controller — the composition root. The only file that wires concrete
+ * drivers to the rest. Starts components in order (relays to their safe
+ * state before anything else), stops them in reverse, one shutdown path.
+ *
+ *   gate-controller --config /etc/gate-controller/config.yaml
+ *   gate-controller            (no config: the simulation profile)
+ */
+import { existsSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { pino } from 'pino';
+import { ConfigError, loadConfigFile, type Config } from './config.js';
+import { createLogger, type Logger } from './log.js';
+import { Lifecycle, installShutdown, type Component } from './lifecycle.js';
+import { openStore, type Store } from './store/index.js';
+import { WalCheckpointer } from './store/checkpointer.js';
+import { buildGpio, type GpioSet } from './drivers/gpio/index.js';
+import { buildReaders } from './drivers/readers/index.js';
+import { Gate } from './controller/gate.js';
+import { idKey } from './controller/credential.js';
+import { loadOrCreateGateKey, parsePublicKey } from './gate-key.js';
+import { SdNotify } from './sd-notify.js';
+import { VERSION } from './version.js';
+import * as sim from './simulation.js';
+import { optionalServices } from './services.js';
+
+const DEFAULT_CONFIG = '/etc/gate-controller/config.yaml';
+
+interface Args {
+  config?: string;
+  dataDir: string;
+}
+
+function parseCli(argv: string[]): Args {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      config: { type: 'string', short: 'c' },
+      'data-dir': { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+      version: { type: 'boolean', short: 'v' },
+    },
+  });
+  if (values.help) {
+    process.stdout.write(
+      'usage: gate-controller [--config FILE] [--data-dir DIR]\n' +
+        `  --config FILE   YAML config (default ${DEFAULT_CONFIG} when it exists)\n` +
+        '  no config       the simulation profile: simulated GPIO and a terminal reader, data in ./data\n',
+    );
+    process.exit(0);
+  }
+  if (values.version) {
+    process.stdout.write(`${VERSION}\n`);
+    process.exit(0);
+  }
+  const config = values.config ?? (existsSync(DEFAULT_CONFIG) ? DEFAULT_CONFIG : undefined);
+  return { config, dataDir: values['data-dir'] ?? './data' };
+}
+
+export async function main(argv = process.argv.slice(2)): Promise<void> {
+  const args = parseCli(argv);
+  const simulation = !args.config;
+  let config: Config;
+  try {
+    config = args.config ? loadConfigFile(args.config) : sim.simulationConfig(args.dataDir);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`gate-controller: ${err.message}\n`);
+      process.exit(78); // EX_CONFIG
+    }
+    throw err;
+  }
+
+  const logFile = resolve(args.dataDir, 'gate.log');
+  const log: Logger = simulation
+    ? createLogger({ level: config.log.level, destination: pino.destination({ dest: logFile, sync: false, mkdir: true }) })
+    : createLogger({ level: config.log.level });
+  const clock = () => Date.now();
+  const lifecycle = new Lifecycle(log);
+
+  let store: Store;
+  try {
+    store = openStore({ path: config.storage.path, synchronous: config.storage.synchronous, gateId: config.gate.id });
+  } catch (err) {
+    log.fatal({ err, path: config.storage.path }, 'cannot open the database');
+    process.stderr.write(`gate-controller: cannot open ${config.storage.path}: ${(err as Error).message}\n`);
+    process.exit(1);
+  }
+
+  const idHashKey = Buffer.from(config.privacy.idHashKey, 'hex');
+  const gateKey = loadOrCreateGateKey(store.settings);
+  const centralKeys = Object.entries(config.central.keys).map(([kid, text]) => {
+    try {
+      return parsePublicKey(text);
+    } catch (err) {
+      process.stderr.write(`gate-controller: central.keys.${kid}: ${(err as Error).message}\n`);
+      process.exit(78);
+    }
+  });
+  const passKeys = [gateKey.publicKey, ...centralKeys];
+
+  let gpio: GpioSet = buildGpio(config.gpio, { log: log.child({ c: 'gpio' }), clock });
+  const narrator = simulation ? new sim.OutputNarrator(process.stdout) : undefined;
+  if (narrator) gpio = narrateOutputs(gpio, narrator);
+
+  let terminal: ReturnType<typeof sim.terminalInput> | undefined;
+  let gateRef: Gate | undefined;
+  if (simulation) {
+    terminal = sim.terminalInput(process.stdin, process.stdout, {
+      passage: () => pulseInput(gpio, 'passage'),
+      door: (open) => injectInput(gpio, 'door', open),
+      fire: (active) => injectInput(gpio, 'fireAlarm', active),
+      tamper: () => pulseInput(gpio, 'tamper'),
+      setMode: (mode) => gateRef?.setMode(mode, 'terminal', { operator: 'terminal', source: 'local' }),
+    });
+  }
+  const readers = buildReaders(config.readers, { log: log.child({ c: 'reader' }), clock, input: terminal?.readerInput });
+
+  const gate = new Gate({
+    options: {
+      gateId: config.gate.id,
+      site: config.gate.site,
+      version: VERSION,
+      access: config.access,
+      pulseMs: { in: config.gpio.relays.entry?.pulseMs ?? 500, out: config.gpio.relays.exit?.pulseMs ?? 500 },
+      idHashKey,
+    },
+    store,
+    readers,
+    gpio,
+    passKeys: () => passKeys,
+    passKeyPem: gateKey.publicPem,
+    log: log.child({ c: 'gate' }),
+    clock,
+  });
+  gateRef = gate;
+
+  if (simulation) {
+    const demo = sim.seedDemo(store, gateKey, (n) => idKey(n, idHashKey), clock());
+    sim.writeDemoTokens(args.dataDir, demo);
+    sim.printWelcome(process.stdout, demo, {
+      dataDir: resolve(args.dataDir),
+      admin: config.admin.listen,
+      logFile,
+    });
+    gate.on('event', (ev) => process.stdout.write(sim.narrateEvent(ev) + '\n'));
+  }
+
+  const notify = new SdNotify({ env: process.env, log: log.child({ c: 'sd-notify' }) });
+  const checkpointer = new WalCheckpointer({ path: config.storage.path, log: log.child({ c: 'wal' }) });
+  const components: Component[] = [
+    { name: 'gpio', start: () => gpio.start(), stop: () => gpio.stop() },
+    { name: 'wal-checkpointer', start: async () => checkpointer.start(), stop: async () => checkpointer.stop() },
+    { name: 'gate', start: () => gate.start(), stop: () => gate.stop('shutdown') },
+    ...readers.map((r) => ({ name: `reader:${r.id}`, start: () => r.start(), stop: () => r.stop() })),
+    ...(await optionalServices({ config, store, gate, gateKey, idHashKey, dataDir: dirname(resolve(config.storage.path)), log, clock })),
+  ];
+
+  const shutdown = async (): Promise<void> => {
+    notify.stopping();
+    terminal?.close();
+    await lifecycle.stopAll();
+    store.close();
+    log.info('stopped');
+    log.flush();
+  };
+  installShutdown({ log, timeoutMs: 10_000, shutdown });
+
+  try {
+    await lifecycle.startAll(components);
+  } catch (err) {
+    log.fatal({ err }, 'start failed');
+    process.stderr.write(`gate-controller: start failed: ${(err as Error).message}\n`);
+    await shutdown();
+    process.exit(1);
+  }
+  notify.ready();
+  notify.startWatchdog(() => readers.every((r) => r.type === 'sim' || r.connected || true));
+  log.info({ gate: config.gate.id, site: config.gate.site, simulation, version: VERSION }, 'ready');
+}
+
+function narrateOutputs(gpio: GpioSet, n: sim.OutputNarrator): GpioSet {
+  const o = gpio.outputs;
+  return {
+    ...gpio,
+    outputs: {
+      entry: o.entry && n.wrap('relay:entry', o.entry),
+      exit: o.exit && n.wrap('relay:exit', o.exit),
+      green: o.green && n.wrap('led:green', o.green),
+      red: o.red && n.wrap('led:red', o.red),
+      buzzer: o.buzzer && n.wrap('buzzer', o.buzzer),
+    },
+    start: () => gpio.start(),
+    stop: () => gpio.stop(),
+  };
+}
+
+type InputName = keyof GpioSet['inputs'];
+function injectInput(gpio: GpioSet, name: InputName, active: boolean): void {
+  const input = gpio.inputs[name] as { inject?: (a: boolean) => void } | undefined;
+  if (!input?.inject) throw new Error(`no simulated ${name} input`);
+  input.inject(active);
+}
+function pulseInput(gpio: GpioSet, name: InputName): void {
+  injectInput(gpio, name, true);
+  setTimeout(() => injectInput(gpio, name, false), 100);
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`gate-controller: ${(err as Error).stack ?? String(err)}\n`);
+  process.exit(1);
+});
