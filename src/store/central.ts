@@ -1,0 +1,296 @@
+/**
+ * The central collector's store: every gate's events keyed by (gate, seq),
+ * stored idempotently, with each gate's hash chain verified as events land.
+ * All of the collector's SQL lives here. Several collectors of one shared
+ * subscription group may open the same file (WAL + busy_timeout): state is
+ * always recomputed from rows inside a transaction, never cached.
+ */
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import Database from 'better-sqlite3';
+import { GENESIS_HASH, eventBody, hashBody, verifyRows, type ChainRow, type VerifyResult } from './journal.js';
+import { CENTRAL_SCHEMA } from './schema/central.js';
+import type { JournalEvent } from './types.js';
+
+export interface GateChainState {
+  gate: string;
+  site: string;
+  /** Every seq 1..contiguousSeq is stored: what central acks. */
+  contiguousSeq: number;
+  /** The chain is verified up to here. */
+  verifiedSeq: number;
+  brokenSeq?: number;
+  brokenReason?: string;
+  ackedSeq: number;
+  /** Highest seq stored (may lie beyond a gap). */
+  maxSeq: number;
+}
+
+export interface IngestResult {
+  inserted: number;
+  duplicates: number;
+  /** Same (gate, seq) already stored with another hash: kept the first, flagged. */
+  conflicts: number;
+  state: GateChainState;
+}
+
+export interface SeqRange {
+  from: number;
+  to: number;
+}
+
+interface GateRow {
+  gate: string;
+  site: string;
+  contiguous_seq: number;
+  verified_seq: number;
+  verified_hash: string;
+  broken_seq: number | null;
+  broken_reason: string | null;
+  acked_seq: number;
+}
+
+const WALK = 5_000;
+
+export class CentralStore {
+  private readonly db: Database.Database;
+  private readonly stmt;
+
+  constructor(path: string) {
+    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+    this.db = new Database(path);
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma('synchronous = NORMAL');
+    this.db.pragma('busy_timeout = 10000');
+    this.migrate();
+    const db = this.db;
+    this.stmt = {
+      gate: db.prepare<[string], GateRow>('SELECT * FROM central_gates WHERE gate = ?'),
+      addGate: db.prepare('INSERT OR IGNORE INTO central_gates (gate, site, verified_hash) VALUES (?, ?, ?)'),
+      insert: db.prepare(
+        'INSERT OR IGNORE INTO central_events (gate, seq, id, ts, type, hash, body, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+      ),
+      hashAt: db.prepare<[string, number], { hash: string }>('SELECT hash FROM central_events WHERE gate = ? AND seq = ?'),
+      seqsAfter: db.prepare<[string, number, number], { seq: number }>(
+        'SELECT seq FROM central_events WHERE gate = ? AND seq > ? ORDER BY seq LIMIT ?',
+      ),
+      bodiesAfter: db.prepare<[string, number, number, number], { seq: number; body: string; hash: string }>(
+        'SELECT seq, body, hash FROM central_events WHERE gate = ? AND seq > ? AND seq <= ? ORDER BY seq LIMIT ?',
+      ),
+      maxSeq: db.prepare<[string], { m: number | null }>('SELECT max(seq) AS m FROM central_events WHERE gate = ?'),
+      setContiguous: db.prepare('UPDATE central_gates SET contiguous_seq = ?, last_event_at = ? WHERE gate = ?'),
+      setVerified: db.prepare('UPDATE central_gates SET verified_seq = ?, verified_hash = ? WHERE gate = ?'),
+      setBroken: db.prepare('UPDATE central_gates SET broken_seq = ?, broken_reason = ? WHERE gate = ? AND broken_seq IS NULL'),
+      setAcked: db.prepare('UPDATE central_gates SET acked_seq = max(acked_seq, ?) WHERE gate = ?'),
+      anomaly: db.prepare('INSERT INTO central_anomalies (gate, seq, kind, detail, at) VALUES (?, ?, ?, ?, ?)'),
+      gates: db.prepare<[], GateRow>('SELECT * FROM central_gates ORDER BY gate'),
+      range: db.prepare<[string, number, number, number], { seq: number; body: string; hash: string }>(
+        'SELECT seq, body, hash FROM central_events WHERE gate = ? AND seq >= ? AND seq <= ? ORDER BY seq LIMIT ?',
+      ),
+      registration: db.prepare('INSERT OR IGNORE INTO central_registrations (id, gate, site, body, received_at) VALUES (?, ?, ?, ?, ?)'),
+      status: db.prepare(
+        `INSERT INTO central_statuses (gate, site, online, body, received_at) VALUES (?, ?, ?, ?, ?)
+         ON CONFLICT (gate) DO UPDATE SET site = excluded.site, online = excluded.online, body = excluded.body, received_at = excluded.received_at`,
+      ),
+      statuses: db.prepare<[], { gate: string; site: string; online: number; body: string; received_at: number }>(
+        'SELECT * FROM central_statuses ORDER BY gate',
+      ),
+      anomalies: db.prepare<[string], { seq: number | null; kind: string; detail: string; at: number }>(
+        'SELECT seq, kind, detail, at FROM central_anomalies WHERE gate = ? ORDER BY n',
+      ),
+    };
+  }
+
+  private migrate(): void {
+    const at = this.db.pragma('user_version', { simple: true }) as number;
+    for (let v = at; v < CENTRAL_SCHEMA.length; v++) {
+      this.db.transaction(() => {
+        this.db.exec(CENTRAL_SCHEMA[v]!);
+        this.db.pragma(`user_version = ${v + 1}`);
+      }).immediate();
+    }
+  }
+
+  /**
+   * Store a batch of one gate's events in one transaction; duplicates are
+   * ignored (at-least-once delivery), then the contiguous prefix and the
+   * verified chain advance as far as the stored rows allow.
+   */
+  ingest(site: string, gate: string, events: readonly JournalEvent[], nowMs: number): IngestResult {
+    return this.db.transaction(() => {
+      this.stmt.addGate.run(gate, site, GENESIS_HASH);
+      let inserted = 0;
+      let duplicates = 0;
+      let conflicts = 0;
+      for (const ev of events) {
+        const r = this.stmt.insert.run(gate, ev.seq, ev.id, ev.ts, ev.type, ev.hash, eventBody(ev), nowMs);
+        if (r.changes === 1) {
+          inserted++;
+          continue;
+        }
+        const stored = this.stmt.hashAt.get(gate, ev.seq);
+        if (stored && stored.hash !== ev.hash) {
+          conflicts++;
+          this.stmt.anomaly.run(gate, ev.seq, 'conflict', `received hash ${ev.hash} differs from stored ${stored.hash}`, nowMs);
+        } else duplicates++;
+      }
+      if (inserted > 0) this.advance(gate, nowMs);
+      return { inserted, duplicates, conflicts, state: this.state(gate)! };
+    }).immediate();
+  }
+
+  private advance(gate: string, nowMs: number): void {
+    const row = this.stmt.gate.get(gate)!;
+    let contiguous = row.contiguous_seq;
+    for (;;) {
+      const seqs = this.stmt.seqsAfter.all(gate, contiguous, WALK);
+      let moved = 0;
+      for (const { seq } of seqs) {
+        if (seq !== contiguous + 1) break;
+        contiguous = seq;
+        moved++;
+      }
+      if (moved < WALK) break;
+    }
+    if (contiguous !== row.contiguous_seq) this.stmt.setContiguous.run(contiguous, nowMs, gate);
+    if (row.broken_seq !== null) return;
+    let verified = row.verified_seq;
+    let prevHash = row.verified_hash;
+    while (verified < contiguous) {
+      const rows = this.stmt.bodiesAfter.all(gate, verified, contiguous, WALK);
+      for (const { seq, body, hash } of rows) {
+        const problem = chainProblem(seq, body, hash, prevHash);
+        if (problem) {
+          this.stmt.setVerified.run(verified, prevHash, gate);
+          this.stmt.setBroken.run(seq, problem, gate);
+          this.stmt.anomaly.run(gate, seq, 'chain_broken', problem, nowMs);
+          return;
+        }
+        prevHash = hash;
+        verified = seq;
+      }
+    }
+    this.stmt.setVerified.run(verified, prevHash, gate);
+  }
+
+  state(gate: string): GateChainState | undefined {
+    const row = this.stmt.gate.get(gate);
+    return row ? this.toState(row) : undefined;
+  }
+
+  gates(): GateChainState[] {
+    return this.stmt.gates.all().map((r) => this.toState(r));
+  }
+
+  private toState(r: GateRow): GateChainState {
+    return {
+      gate: r.gate,
+      site: r.site,
+      contiguousSeq: r.contiguous_seq,
+      verifiedSeq: r.verified_seq,
+      ...(r.broken_seq !== null ? { brokenSeq: r.broken_seq, brokenReason: r.broken_reason ?? '' } : {}),
+      ackedSeq: r.acked_seq,
+      maxSeq: this.stmt.maxSeq.get(r.gate)?.m ?? 0,
+    };
+  }
+
+  /** Missing seq ranges below the highest stored seq, oldest first. */
+  gaps(gate: string, limit = 100): SeqRange[] {
+    const st = this.state(gate);
+    if (!st) return [];
+    const out: SeqRange[] = [];
+    let expect = st.contiguousSeq + 1;
+    let after = st.contiguousSeq;
+    while (out.length < limit) {
+      const seqs = this.stmt.seqsAfter.all(gate, after, WALK);
+      if (seqs.length === 0) break;
+      for (const { seq } of seqs) {
+        if (seq > expect) out.push({ from: expect, to: seq - 1 });
+        expect = seq + 1;
+        if (out.length >= limit) break;
+      }
+      after = seqs[seqs.length - 1]!.seq;
+    }
+    return out;
+  }
+
+  recordAck(gate: string, upTo: number): void {
+    this.stmt.setAcked.run(upTo, gate);
+  }
+
+  /** Events fromSeq..toSeq in seq order (at most limit). */
+  events(gate: string, fromSeq: number, toSeq = Number.MAX_SAFE_INTEGER, limit = 1_000): JournalEvent[] {
+    return this.stmt.range.all(gate, fromSeq, toSeq, limit).map((r) => ({ ...(JSON.parse(r.body) as object), hash: r.hash }) as JournalEvent);
+  }
+
+  /**
+   * One gate's stored events as `verifyRows` (store/journal.ts) walks them:
+   * `body` is the canonical JSON the hash covers, so `gatectl journal verify`
+   * checks a collector's store with the same code as a gate's journal.
+   */
+  *chainRows(gate: string): IterableIterator<ChainRow> {
+    let after = 0;
+    for (;;) {
+      const page = this.stmt.range.all(gate, after + 1, Number.MAX_SAFE_INTEGER, WALK);
+      for (const r of page) yield { seq: r.seq, hash: r.hash, body: r.body };
+      if (page.length < WALK) return;
+      after = page[page.length - 1]!.seq;
+    }
+  }
+
+  /** Full re-verification of every gate's chain (not the incremental state). */
+  verifyAll(): Array<{ gate: string; result: VerifyResult }> {
+    return this.gates().map((g) => ({ gate: g.gate, result: verifyRows(this.chainRows(g.gate)) }));
+  }
+
+  /** Every stored event of one gate in seq order, page by page (for `journal verify`). */
+  *iterateEvents(gate: string, fromSeq = 1): IterableIterator<JournalEvent> {
+    let next = fromSeq;
+    for (;;) {
+      const page = this.events(gate, next, Number.MAX_SAFE_INTEGER, WALK);
+      yield* page;
+      if (page.length < WALK) return;
+      next = page[page.length - 1]!.seq + 1;
+    }
+  }
+
+  /** True when this registration id is new (the caller acks either way). */
+  saveRegistration(site: string, gate: string, id: string, body: unknown, nowMs: number): boolean {
+    return this.stmt.registration.run(id, gate, site, JSON.stringify(body), nowMs).changes === 1;
+  }
+
+  saveStatus(site: string, gate: string, status: { online?: unknown }, nowMs: number): void {
+    this.stmt.status.run(gate, site, status.online === false ? 0 : 1, JSON.stringify(status), nowMs);
+  }
+
+  statuses(): Array<{ gate: string; site: string; online: boolean; status: unknown; receivedAt: number }> {
+    return this.stmt.statuses.all().map((r) => ({
+      gate: r.gate, site: r.site, online: r.online === 1, status: JSON.parse(r.body) as unknown, receivedAt: r.received_at,
+    }));
+  }
+
+  anomalies(gate: string): Array<{ seq: number | null; kind: string; detail: string; at: number }> {
+    return this.stmt.anomalies.all(gate);
+  }
+
+  noteAnomaly(gate: string, seq: number | null, kind: string, detail: string, nowMs: number): void {
+    this.stmt.anomaly.run(gate, seq, kind, detail, nowMs);
+  }
+
+  close(): void {
+    this.db.close();
+  }
+}
+
+/** Why a stored event does not follow `prevHash` in the chain, or undefined when it does. */
+function chainProblem(seq: number, body: string, hash: string, prevHash: string): string | undefined {
+  const ev = JSON.parse(body) as { prevHash?: unknown };
+  if (ev.prevHash !== prevHash) return `seq ${seq}: prevHash does not match the hash of seq ${seq - 1}`;
+  if (hashBody(prevHash, body) !== hash) return `seq ${seq}: hash does not match its content`;
+  return undefined;
+}
+
+/** True when the file at this path is a collector store (for `gatectl journal verify`). */
+export function isCentralStore(db: Database.Database): boolean {
+  return db.prepare("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'central_events'").pluck().get() === 1;
+}
