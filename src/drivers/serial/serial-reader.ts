@@ -1,0 +1,165 @@
+/**
+ * A card, ID-card or QR reader on a serial line (USB-serial adapters,
+ * /dev/serial/by-id/… links). Bytes → LineFramer → the configured format.
+ *
+ * serialport has no auto-reconnect: on unplug the port emits `close` with
+ * `err.disconnected`, and opening fails (ENOENT) while the by-id link is gone.
+ * This reader reopens with exponential back-off and pipes a NEW framer each
+ * time, so a half line from before the unplug can never join a line after it.
+ * The binding is injected (as SerialPortStream does) so unit tests run on
+ * @serialport/binding-mock.
+ */
+import { EventEmitter } from 'node:events';
+import { SerialPortStream, type OpenOptions } from '@serialport/stream';
+import { SerialPort } from 'serialport';
+import type { ReaderConfig } from '../../config.js';
+import type { Logger } from '../../log.js';
+import { Backoff, type BackoffOptions } from '../readers/backoff.js';
+import { CredentialLines } from '../readers/credential-lines.js';
+import { MAX_LINE } from '../readers/formats/index.js';
+import { LineFramer, type FramedLine } from '../readers/line-framer.js';
+import type { Clock, CredentialReader, Direction, ReaderEventMap } from '../types.js';
+
+export type SerialBinding = OpenOptions['binding'];
+
+export interface SerialReaderDeps {
+  log: Logger;
+  clock?: Clock;
+  /** Default: the native binding serialport picks for this platform. */
+  binding?: SerialBinding;
+  /** Silence after a half line before it is rejected (default 500 ms). */
+  flushMs?: number;
+  backoff?: BackoffOptions;
+}
+
+type SerialReaderConfig = Pick<ReaderConfig, 'id' | 'direction' | 'baudRate' | 'format' | 'repeatMs'> & { path: string };
+
+export class SerialReader extends EventEmitter<ReaderEventMap> implements CredentialReader {
+  readonly id: string;
+  readonly type = 'serial' as const;
+  readonly direction: Direction;
+  private readonly binding: SerialBinding;
+  private readonly lines: CredentialLines;
+  private readonly backoff: Backoff;
+  private port: SerialPortStream | undefined;
+  private framer: LineFramer | undefined;
+  private running = false;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private isConnected = false;
+  /** Whether the current outage was already reported (one status per change). */
+  private downReported = false;
+
+  constructor(
+    private readonly cfg: SerialReaderConfig,
+    private readonly deps: SerialReaderDeps,
+  ) {
+    super();
+    this.id = cfg.id;
+    this.direction = cfg.direction;
+    this.binding = deps.binding ?? SerialPort.binding;
+    this.backoff = new Backoff(deps.backoff);
+    this.lines = new CredentialLines({
+      readerId: cfg.id,
+      format: cfg.format,
+      repeatMs: cfg.repeatMs,
+      log: deps.log,
+      events: this,
+    });
+  }
+
+  get connected(): boolean {
+    return this.isConnected;
+  }
+
+  /** Resolves after the first open attempt; a missing device is retried, not thrown. */
+  async start(): Promise<void> {
+    if (this.running) return;
+    this.running = true;
+    await this.open();
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.retryTimer = undefined;
+    const port = this.port;
+    this.detach();
+    if (port?.isOpen) await new Promise<void>((resolve) => port.close(() => resolve()));
+    if (this.isConnected) this.setConnected(false, 'stopped');
+  }
+
+  private open(): Promise<void> {
+    return new Promise((resolve) => {
+      const port = new SerialPortStream({
+        binding: this.binding,
+        path: this.cfg.path,
+        baudRate: this.cfg.baudRate,
+        autoOpen: false,
+      });
+      port.on('error', (err: Error) => this.deps.log.warn({ reader: this.id, err: err.message }, 'serial port error'));
+      port.open((err) => {
+        if (err) {
+          this.down(`open failed: ${err.message}`);
+          resolve();
+          return;
+        }
+        if (!this.running) {
+          port.close();
+          resolve();
+          return;
+        }
+        this.attach(port);
+        resolve();
+      });
+    });
+  }
+
+  private attach(port: SerialPortStream): void {
+    const framer = new LineFramer({
+      maxLine: MAX_LINE[this.cfg.format],
+      flushMs: this.deps.flushMs,
+      clock: this.deps.clock,
+    });
+    framer.on('data', (item: FramedLine) => this.lines.handle(item));
+    port.pipe(framer);
+    port.on('close', (err?: Error & { disconnected?: boolean }) => {
+      if (this.port !== port) return;
+      this.detach();
+      this.down(err?.disconnected ? 'disconnected' : 'port closed');
+    });
+    this.port = port;
+    this.framer = framer;
+    this.backoff.reset();
+    this.downReported = false;
+    this.deps.log.info({ reader: this.id, path: this.cfg.path, baudRate: this.cfg.baudRate }, 'serial reader open');
+    this.setConnected(true, 'port open');
+  }
+
+  /** Unhook the current port and flush its framer: a half line is rejected, not kept. */
+  private detach(): void {
+    const { port, framer } = this;
+    this.port = undefined;
+    this.framer = undefined;
+    if (port && framer) port.unpipe(framer);
+    framer?.end();
+  }
+
+  private down(detail: string): void {
+    if (!this.running) return;
+    if (this.isConnected || !this.downReported) {
+      this.deps.log.warn({ reader: this.id, path: this.cfg.path, detail }, 'serial reader down, retrying');
+      this.downReported = true;
+      this.setConnected(false, detail);
+    }
+    const delay = this.backoff.next();
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined;
+      if (this.running) void this.open();
+    }, delay);
+  }
+
+  private setConnected(connected: boolean, detail: string): void {
+    this.isConnected = connected;
+    this.emit('status', connected, detail);
+  }
+}
