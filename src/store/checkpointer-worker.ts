@@ -1,0 +1,63 @@
+/**
+ * Source of the checkpoint worker thread, run with `new Worker(src, { eval: true })`.
+ * It is plain CommonJS text rather than a module file so the same code runs
+ * from dist/ and from the TypeScript sources under vitest (a worker thread
+ * cannot load a .ts file). Its one job: PRAGMA wal_checkpoint on its own
+ * connection, off the main thread, so no checkpoint ever runs in a commit.
+ *
+ * workerData: { path, sqlite (resolved better-sqlite3 entry), intervalMs, truncateBytes }
+ * → messages: { type: 'ready' } | { type: 'checkpoint', ... } | { type: 'error', message }
+ */
+export const CHECKPOINT_WORKER_SOURCE = String.raw`
+'use strict';
+const { parentPort, workerData } = require('node:worker_threads');
+const { statSync } = require('node:fs');
+const Database = require(workerData.sqlite);
+
+let db;
+try {
+  db = new Database(workerData.path, { fileMustExist: true });
+  // Never wait: a TRUNCATE that waited for readers would hold the writer lock
+  // meanwhile and stall the hot path. Busy now means "try next tick".
+  db.pragma('busy_timeout = 0');
+} catch (err) {
+  parentPort.postMessage({ type: 'error', message: String(err && err.message || err) });
+  process.exit(1);
+}
+
+function walBytes() {
+  try { return statSync(workerData.path + '-wal').size; } catch { return 0; }
+}
+
+function checkpoint(mode) {
+  const t0 = performance.now();
+  const [r] = db.pragma('wal_checkpoint(' + mode + ')');
+  return { type: 'checkpoint', mode, busy: r.busy, log: r.log, checkpointed: r.checkpointed,
+           walBytes: walBytes(), ms: performance.now() - t0 };
+}
+
+function tick() {
+  try {
+    // PASSIVE copies what it can without taking the writer lock.
+    let r = checkpoint('PASSIVE');
+    // Only when the file grew big: TRUNCATE takes the writer lock briefly
+    // (little is left to copy after PASSIVE) and gives the disk space back.
+    if (r.walBytes > workerData.truncateBytes && r.busy === 0 && r.log === r.checkpointed) {
+      r = checkpoint('TRUNCATE');
+    }
+    parentPort.postMessage(r);
+  } catch (err) {
+    parentPort.postMessage({ type: 'error', message: String(err && err.message || err) });
+  }
+}
+
+const timer = setInterval(tick, workerData.intervalMs);
+parentPort.on('message', (m) => {
+  if (m === 'now') tick();
+  if (m === 'stop') {
+    clearInterval(timer);
+    try { tick(); } finally { db.close(); parentPort.close(); }
+  }
+});
+parentPort.postMessage({ type: 'ready' });
+`;

@@ -1,0 +1,108 @@
+/**
+ * WAL checkpoints off the hot path. The main connection runs with
+ * wal_autocheckpoint=0; this component runs PRAGMA wal_checkpoint(PASSIVE)
+ * every few seconds in a worker thread with its own connection, and
+ * TRUNCATE when the WAL file has grown past truncateBytes. Without it the
+ * WAL would grow without bound.
+ */
+import { createRequire } from 'node:module';
+import { Worker } from 'node:worker_threads';
+import type { Logger } from '../log.js';
+import { CHECKPOINT_WORKER_SOURCE } from './checkpointer-worker.js';
+import { StoreError } from './db.js';
+
+export interface CheckpointResult {
+  mode: 'PASSIVE' | 'TRUNCATE';
+  /** 1 when a reader or writer kept it from finishing (it retries next tick). */
+  busy: number;
+  /** Frames in the WAL and frames copied into the database. */
+  log: number;
+  checkpointed: number;
+  walBytes: number;
+  ms: number;
+}
+
+export interface WalCheckpointerOptions {
+  /** The database file (not ':memory:'). */
+  path: string;
+  intervalMs?: number;
+  /** TRUNCATE once the -wal file is larger than this. */
+  truncateBytes?: number;
+  log: Logger;
+  /** Called on the main thread after each checkpoint (metrics, tests). */
+  onCheckpoint?: (r: CheckpointResult) => void;
+}
+
+type WorkerMessage = ({ type: 'checkpoint' } & CheckpointResult) | { type: 'ready' } | { type: 'error'; message: string };
+
+const STOP_TIMEOUT_MS = 5_000;
+
+export class WalCheckpointer {
+  private worker: Worker | undefined;
+  private readonly opts: Required<Omit<WalCheckpointerOptions, 'onCheckpoint'>> & Pick<WalCheckpointerOptions, 'onCheckpoint'>;
+
+  constructor(opts: WalCheckpointerOptions) {
+    this.opts = { intervalMs: 2_000, truncateBytes: 16 * 1024 * 1024, ...opts };
+  }
+
+  /** Resolves once the worker has its connection open. */
+  async start(): Promise<void> {
+    if (this.worker) return;
+    const { path, intervalMs, truncateBytes, log } = this.opts;
+    const sqlite = createRequire(import.meta.url).resolve('better-sqlite3');
+    const worker = new Worker(CHECKPOINT_WORKER_SOURCE, { eval: true, workerData: { path, sqlite, intervalMs, truncateBytes } });
+    this.worker = worker;
+    await new Promise<void>((resolve, reject) => {
+      const fail = (message: string) => {
+        this.worker = undefined;
+        reject(new StoreError('CHECKPOINTER_FAILED', `WAL checkpointer for ${path}: ${message}`));
+      };
+      worker.on('message', (m: WorkerMessage) => {
+        if (m.type === 'ready') {
+          log.info({ intervalMs, truncateBytes }, 'wal checkpointer started');
+          resolve();
+        } else if (m.type === 'error') {
+          log.warn({ err: m.message }, 'wal checkpoint failed');
+          fail(m.message); // no-op once started: the promise is settled
+        } else {
+          const { type: _t, ...r } = m;
+          if (r.busy) log.debug(r, 'wal checkpoint busy');
+          this.opts.onCheckpoint?.(r);
+        }
+      });
+      worker.once('error', (err) => {
+        log.error({ err }, 'wal checkpointer crashed');
+        fail(err.message);
+      });
+      worker.once('exit', (code) => {
+        if (this.worker === worker) this.worker = undefined;
+        fail(`worker exited (${code})`);
+      });
+    });
+  }
+
+  /** Ask for one checkpoint now (tests, before a backup). The result arrives via onCheckpoint. */
+  checkpointNow(): void {
+    this.worker?.postMessage('now');
+  }
+
+  /** One last checkpoint, then the worker closes its connection; bounded by a timeout. */
+  async stop(): Promise<void> {
+    const worker = this.worker;
+    if (!worker) return;
+    this.worker = undefined;
+    const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
+    worker.postMessage('stop');
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<boolean>((resolve) => {
+      timer = setTimeout(() => resolve(true), STOP_TIMEOUT_MS);
+    });
+    const late = await Promise.race([exited.then(() => false), timedOut]);
+    clearTimeout(timer);
+    if (late) {
+      this.opts.log.warn('wal checkpointer did not stop in time; terminating');
+      await worker.terminate();
+    }
+    this.opts.log.info('wal checkpointer stopped');
+  }
+}

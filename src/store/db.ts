@@ -1,0 +1,94 @@
+/**
+ * Opening the gate database. WAL with synchronous NORMAL survives a killed
+ * process, FULL also survives power loss (sqlite.org/pragma.html#pragma_synchronous).
+ * Automatic checkpoints are off: SQLite would otherwise run one inside
+ * whichever commit crosses 1000 pages — a hot-path commit (a 20 ms stall was
+ * seen here). WalCheckpointer runs them on its own connection instead.
+ */
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import Database from 'better-sqlite3';
+import { migrate } from './migrations.js';
+import { MIGRATIONS } from './schema/index.js';
+
+export interface StoreOptions {
+  path: string;
+  synchronous: 'normal' | 'full';
+}
+
+export type StoreErrorCode =
+  | 'DB_NOT_FOUND'
+  | 'DB_UNREADABLE'
+  | 'NOT_A_GATE_DB'
+  | 'BAD_EVENT'
+  | 'BAD_TIME'
+  | 'BAD_WHITELIST'
+  | 'JOURNAL_GAP'
+  | 'CHECKPOINTER_FAILED';
+
+/** Every error the store throws on purpose carries one of these codes. */
+export class StoreError extends Error {
+  constructor(
+    readonly code: StoreErrorCode,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = 'StoreError';
+  }
+}
+
+/** How long a writer waits for the checkpointer's brief TRUNCATE lock. */
+const BUSY_TIMEOUT_MS = 5_000;
+
+export function openDatabase(opts: StoreOptions): Database.Database {
+  const memory = opts.path === ':memory:';
+  if (!memory) mkdirSync(dirname(opts.path), { recursive: true });
+  const db = new Database(opts.path);
+  try {
+    db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
+    if (!memory) {
+      const mode = db.pragma('journal_mode = WAL', { simple: true });
+      if (mode !== 'wal') throw new StoreError('DB_UNREADABLE', `${opts.path}: cannot switch to WAL (got ${String(mode)})`);
+    }
+    db.pragma(`synchronous = ${opts.synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
+    db.pragma('wal_autocheckpoint = 0');
+    db.pragma('foreign_keys = ON');
+    migrate(db, MIGRATIONS);
+  } catch (err) {
+    db.close();
+    throw err;
+  }
+  return db;
+}
+
+/**
+ * A read-only connection for tools (gatectl journal verify): never creates,
+ * never migrates, never writes. Throws StoreError DB_NOT_FOUND / DB_UNREADABLE.
+ */
+export function openDatabaseReadOnly(path: string): Database.Database {
+  let db: Database.Database;
+  try {
+    db = new Database(path, { readonly: true, fileMustExist: true });
+  } catch (cause) {
+    const msg = (cause as Error).message;
+    if (/does not exist|unable to open|ENOENT/i.test(msg)) {
+      throw new StoreError('DB_NOT_FOUND', `${path}: no such database file`, { cause });
+    }
+    throw new StoreError('DB_UNREADABLE', `${path}: ${msg}`, { cause });
+  }
+  try {
+    // Touch the schema now so "not a database" surfaces here, with a code.
+    db.prepare('SELECT count(*) FROM sqlite_master').get();
+    db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
+  } catch (cause) {
+    db.close();
+    throw new StoreError('DB_UNREADABLE', `${path}: ${(cause as Error).message}`, { cause });
+  }
+  return db;
+}
+
+/** True when the table exists: tools use it to tell a gate database from any SQLite file. */
+export function hasTable(db: Database.Database, name: string): boolean {
+  return db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?").get(name) !== undefined;
+}

@@ -1,0 +1,11 @@
+/**
+ * Every area's migrations, in the order they run. Each area owns one file
+ * under schema/ and adds ONE line here; ids are prefixed by area so lists
+ * never collide.
+ */
+import type { Migration } from '../migrations.js';
+import { CORE_MIGRATIONS } from './core.js';
+
+export const MIGRATIONS: Migration[] = [
+  ...CORE_MIGRATIONS,
+];
