@@ -125,7 +125,8 @@ function isPlausibleBirthDate(yyyymmdd: string): boolean {
   const y = Number(yyyymmdd.slice(0, 4));
   const m = Number(yyyymmdd.slice(4, 6));
   const d = Number(yyyymmdd.slice(6, 8));
-  if (y < 1900 || y > 2099 || m < 1 || m > 12 || d < 1) return false;
+  // From 1800: the standard's own example, 440524188001010014, was born in 1880.
+  if (y < 1800 || y > 2099 || m < 1 || m > 12 || d < 1) return false;
   // Day 0 of the next month is the last day of this one; UTC avoids any zone.
   return d <= new Date(Date.UTC(y, m, 0)).getUTCDate();
 }
