@@ -5,7 +5,9 @@
  */
 import type { Migration } from '../migrations.js';
 import { CORE_MIGRATIONS } from './core.js';
+import { SYNC_MIGRATIONS } from './sync.js';
 
 export const MIGRATIONS: Migration[] = [
   ...CORE_MIGRATIONS,
+  ...SYNC_MIGRATIONS,
 ];
