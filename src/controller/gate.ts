@@ -14,6 +14,7 @@ import type { Clock, CredentialReader, Direction, RawCredential } from '../drive
 import type { GpioSet } from '../drivers/gpio/index.js';
 import type { Store } from '../store/index.js';
 import type { JournalEvent, NewEvent } from '../store/types.js';
+import { formatTs } from '../store/time.js';
 import type { Actor, GateControl, GateEventMap, GateStatus, ReaderState } from './gate-api.js';
 import { GATE_MODES, type GateMode } from './reasons.js';
 import { normalize, type Normalized } from './credential.js';
@@ -99,12 +100,13 @@ export class Gate extends EventEmitter<GateEventMap> implements GateControl {
   /** Relays are already in their safe state (GpioSet.start ran first). */
   async start(): Promise<void> {
     const { store, clock, log } = this.deps;
-    this.startedAt = store.journal.lastSeq() >= 0 ? isoNow(clock) : isoNow(clock);
+    this.startedAt = formatTs(clock());
     const saved = store.settings.get<GateMode>(MODE_KEY);
     this.mode = saved && GATE_MODES.includes(saved) ? saved : 'normal';
 
     this.checkClock();
     await this.turnstile.start();
+    await this.indicator.start();
     this.turnstile.setMode(this.mode);
     this.indicator.setMode(this.mode);
     this.wireTurnstile();
@@ -127,7 +129,7 @@ export class Gate extends EventEmitter<GateEventMap> implements GateControl {
     if (this.pending) clearTimeout(this.pending.timer);
     this.pending = undefined;
     this.record({ type: 'shutdown', reason });
-    this.indicator.stop();
+    await this.indicator.stop();
     await this.turnstile.stop();
   }
 
@@ -205,6 +207,7 @@ export class Gate extends EventEmitter<GateEventMap> implements GateControl {
     this.clearEscort();
     const personId = decision.personId ?? cred.key;
     const outcome = this.commitAccess(readerId, direction, cred.display, personId, decision, atMs);
+    this.indicator.show('escortWait', { repeatForMs: this.deps.options.access.escortWindowMs });
     const timer = setTimeout(() => this.escortTimedOut(), this.deps.options.access.escortWindowMs);
     timer.unref?.();
     this.pending = { personId, key: cred.key, display: cred.display, readerId, direction, atMs, timer };
@@ -260,10 +263,8 @@ export class Gate extends EventEmitter<GateEventMap> implements GateControl {
     if (decision.granted && !opts.skipRelay) {
       this.turnstile.unlock(direction, { grantRef: committed.id, passages: opts.passages ?? 1 });
     }
-    if (!opts.skipRelay) {
-      this.indicator.show(
-        decision.granted ? 'granted' : decision.alert ? 'alert' : decision.escortWait ? 'escortWait' : 'denied',
-      );
+    if (!opts.skipRelay && !decision.escortWait) {
+      this.indicator.show(decision.granted ? 'granted' : decision.alert ? 'alert' : 'denied');
     }
     this.publish(committed, decision.alert);
     return { decision, event: committed };
@@ -418,10 +419,6 @@ export class Gate extends EventEmitter<GateEventMap> implements GateControl {
       this.deps.log.warn({ behindMs: lastMs - now }, 'clock is behind the last journal event');
     }
   }
-}
-
-function isoNow(clock: Clock): string {
-  return new Date(clock()).toISOString();
 }
 
 function requireReason(reason: string): string {
