@@ -1,0 +1,168 @@
+/**
+ * NfcReader on the real stack: Debian pcscd + the vsmartcard-vpcd driver, a
+ * virtual card connecting to vpcd as the card would enter the field.
+ * pcscd, its socket and ports 35963/35964 are machine-wide, so EVERY test
+ * touching pcscd lives in this one file, run in order, and the pcscd this
+ * file started is killed in afterAll.
+ */
+import { pino } from 'pino';
+import { afterAll, describe, expect, it } from 'vitest';
+import { NfcReader } from '../../../src/drivers/nfc/nfc-reader.js';
+import type { RawCredential } from '../../../src/drivers/types.js';
+import { startPcscd, type Pcscd } from '../../helpers/pcscd.js';
+import { VirtualCard } from '../../helpers/vpcd-card.js';
+
+const READER_0 = 'Virtual PCD 00 00'; // vpcd slot listening on 35963
+const READER_1 = 'Virtual PCD 00 01'; // vpcd slot listening on 35964
+const UID = '04A1B2C3D4E5F6';
+
+let pcscd: Pcscd | undefined;
+const readers: NfcReader[] = [];
+const cards: VirtualCard[] = [];
+
+afterAll(async () => {
+  for (const r of readers) await r.stop();
+  for (const c of cards) await c.remove();
+  await pcscd?.stop('SIGTERM', 3_000);
+});
+
+function until(cond: () => boolean, timeoutMs = 8_000, what = 'condition'): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  return new Promise((resolve, reject) => {
+    const check = () => {
+      if (cond()) return resolve();
+      if (Date.now() > deadline) return reject(new Error(`${what} not met within ${timeoutMs} ms`));
+      setTimeout(check, 10);
+    };
+    check();
+  });
+}
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function makeReader(name: string, repeatMs = 300) {
+  const reader = new NfcReader(
+    { id: name.endsWith('00') ? 'entry' : 'exit', direction: 'in', name, repeatMs },
+    { log: pino({ level: 'silent' }), backoff: { initialMs: 100, maxMs: 400 } },
+  );
+  readers.push(reader);
+  const creds: Array<{ cred: RawCredential; seen: number }> = [];
+  const rejected: string[] = [];
+  const status: Array<[boolean, string]> = [];
+  reader.on('credential', (cred) => creds.push({ cred, seen: performance.now() }));
+  reader.on('rejected', (r) => rejected.push(r));
+  reader.on('status', (c, d) => status.push([c, d]));
+  return { reader, creds, rejected, status };
+}
+
+function card(uid: string, extra: { port?: number; getDataSw?: number } = {}) {
+  const c = new VirtualCard({ uid, ...extra });
+  cards.push(c);
+  return c;
+}
+
+/** Largest gap between ticks of a 20 ms interval while `during` runs: a blocked event loop shows here. */
+async function maxTickGap(during: () => Promise<void>): Promise<number> {
+  let last = performance.now();
+  let worst = 0;
+  const timer = setInterval(() => {
+    const now = performance.now();
+    worst = Math.max(worst, now - last);
+    last = now;
+  }, 20);
+  try {
+    await during();
+  } finally {
+    clearInterval(timer);
+  }
+  return worst;
+}
+
+describe.sequential('NfcReader through pcscd + vpcd', () => {
+  const main = makeReader(READER_0);
+
+  it('pcscd absent: reports status false without blocking, connects once pcscd starts', async () => {
+    const gap = await maxTickGap(async () => {
+      await main.reader.start();
+      expect(main.reader.connected).toBe(false);
+      expect(main.status).toEqual([[false, 'pcscd not running']]);
+      await sleep(800); // several probe retries
+    });
+    expect(gap).toBeLessThan(300);
+    expect(main.status).toHaveLength(1);
+
+    pcscd = await startPcscd();
+    await until(() => main.reader.connected, 8_000, 'reader attached');
+    expect(main.status.at(-1)).toEqual([true, `reader attached: ${READER_0}`]);
+  });
+
+  it('a card read through pcscd is exactly one credential; the driver sent GET DATA', async () => {
+    const c = card(UID);
+    const t0 = performance.now();
+    await c.insert();
+    await until(() => main.creds.length === 1, 8_000, 'credential');
+    console.log(`vpcd card insert → credential event: ${(main.creds[0]!.seen - t0).toFixed(1)} ms (pcscd polls vpcd)`);
+    await sleep(700); // no second event while the card stays
+    expect(main.creds.map((x) => x.cred)).toEqual([{ kind: 'card', uid: UID }]);
+    expect(c.apdus.map((a) => a.toString('hex'))).toEqual(['ffca000000']);
+    expect(main.rejected).toEqual([]);
+  });
+
+  it('removing and re-inserting the card is a second tap', async () => {
+    const c = cards[0]!;
+    await c.remove();
+    await sleep(700); // pcscd notices the removal; longer than repeatMs
+    await c.insert();
+    await until(() => main.creds.length === 2, 8_000, 'second credential');
+    expect(main.creds.map((x) => x.cred)).toEqual([
+      { kind: 'card', uid: UID },
+      { kind: 'card', uid: UID },
+    ]);
+    await c.remove();
+  });
+
+  it('a card refusing GET DATA is rejected with its status word, no credential', async () => {
+    await sleep(500);
+    const c = card('0102030405060708', { getDataSw: 0x6a81 });
+    await c.insert();
+    await until(() => main.rejected.length === 1, 8_000, 'rejection');
+    expect(main.rejected).toEqual(['GET DATA failed: SW 6A81']);
+    expect(main.creds).toHaveLength(2);
+    await c.remove();
+  });
+
+  it('cfg.name filters readers by name: each card is seen only by its reader', async () => {
+    const other = makeReader(READER_1);
+    await other.reader.start();
+    await until(() => other.reader.connected, 8_000, 'second reader attached');
+    expect(other.status.at(-1)).toEqual([true, `reader attached: ${READER_1}`]);
+    const onOne = card('04111111111111', { port: 35964 });
+    await onOne.insert();
+    await until(() => other.creds.length === 1, 8_000, 'credential on reader 1');
+    expect(other.creds[0]!.cred).toEqual({ kind: 'card', uid: '04111111111111' });
+    await sleep(500);
+    expect(main.creds).toHaveLength(2);
+    await onOne.remove();
+    await other.reader.stop();
+    expect(other.reader.connected).toBe(false);
+  });
+
+  it('pcscd killed → status false without blocking; pcscd back → the same reader reads again', async () => {
+    const downAt = main.status.length;
+    const gap = await maxTickGap(async () => {
+      await pcscd!.stop('SIGKILL');
+      await until(() => !main.reader.connected, 5_000, 'status false');
+      await sleep(1_000); // probes fail against the dead socket, back-off retries
+    });
+    expect(gap).toBeLessThan(300);
+    expect(main.status.slice(downAt)).toEqual([[false, 'pcscd connection lost']]);
+
+    pcscd = await startPcscd();
+    await until(() => main.reader.connected, 8_000, 'reconnected');
+    expect(main.status.at(-1)).toEqual([true, `reader attached: ${READER_0}`]);
+    const c = card('04CAFE00BEEF01');
+    await c.insert();
+    await until(() => main.creds.length === 3, 8_000, 'credential after recovery');
+    expect(main.creds[2]!.cred).toEqual({ kind: 'card', uid: '04CAFE00BEEF01' });
+    await c.remove();
+  });
+});
