@@ -6,8 +6,10 @@
 import type { Migration } from '../migrations.js';
 import { CORE_MIGRATIONS } from './core.js';
 import { SYNC_MIGRATIONS } from './sync.js';
+import { ADMIN_MIGRATIONS } from './admin.js';
 
 export const MIGRATIONS: Migration[] = [
   ...CORE_MIGRATIONS,
   ...SYNC_MIGRATIONS,
+  ...ADMIN_MIGRATIONS,
 ];

@@ -1,0 +1,79 @@
+// Journal search with paging; CSV export of the same filters.
+import { api } from './api.js';
+import { $, clear, el, fmtTime } from './dom.js';
+import { errorText, reasonText, t, typeText } from './i18n.js';
+
+const TYPES = ['access', 'passage', 'manual_open', 'mode_changed', 'door_forced', 'door_held', 'tamper', 'fire_alarm',
+  'reader_status', 'visitor_registered', 'whitelist_applied', 'command_rejected', 'admin_login', 'startup',
+  'shutdown', 'clock_warning', 'purge'];
+const REASONS = ['GRANTED', 'UNKNOWN_CREDENTIAL', 'NOT_YET_VALID', 'EXPIRED', 'SUSPENDED', 'BLACKLISTED',
+  'OUTSIDE_SCHEDULE', 'ANTI_PASSBACK', 'ENTRIES_EXHAUSTED', 'ESCORT_REQUIRED', 'ESCORT_TIMEOUT', 'WRONG_GATE',
+  'LOCKDOWN', 'INVALID_FORMAT', 'BAD_SIGNATURE', 'DUPLICATE_TAP', 'EMERGENCY_OPEN'];
+
+let page = 1;
+let pages = 1;
+
+export function fillJournalSelects() {
+  const type = clear($('#journal-type'));
+  type.append(el('option', { value: '' }), ...TYPES.map((v) => el('option', { value: v, text: typeText(v) })));
+  const reason = clear($('#journal-reason'));
+  reason.append(el('option', { value: '' }), ...REASONS.map((v) => el('option', { value: v, text: reasonText(v) })));
+}
+
+function filters() {
+  const f = $('#journal-form');
+  const iso = (v) => (v ? new Date(v).toISOString() : '');
+  return {
+    from: iso(f.from.value),
+    to: iso(f.to.value),
+    type: f.type.value,
+    reason: f.reason.value,
+    direction: f.direction.value,
+    person: f.person.value,
+  };
+}
+
+export async function searchJournal(p = 1) {
+  const r = await api('POST', '/api/journal/search', { ...filters(), page: p, pageSize: 50 });
+  page = r.page;
+  pages = Math.max(1, Math.ceil(r.total / r.pageSize));
+  $('#journal-total').textContent = t('journal.total', { n: r.total });
+  $('#journal-page').textContent = `${page} / ${pages}`;
+  const body = clear($('#journal-table tbody'));
+  for (const ev of r.events) {
+    body.append(
+      el('tr', { dataset: { seq: ev.seq } },
+        el('td', { text: ev.seq }),
+        el('td', { text: fmtTime(ev.ts) }),
+        el('td', { text: typeText(ev.type) }),
+        el('td', { text: ev.direction ? t('dir.' + ev.direction) : '' }),
+        el('td', { text: ev.reason ? reasonText(ev.reason) : ev.note ?? '' }),
+        el('td', { text: ev.credential ?? '' }),
+        el('td', { class: 'name', text: ev.name ?? ev.personId ?? ev.account ?? '' }),
+        el('td', { text: ev.operator ?? '' })),
+    );
+  }
+}
+
+export function wireJournal() {
+  const show = (p) => searchJournal(p).catch((err) => ($('#journal-total').textContent = errorText(err)));
+  $('#journal-form').addEventListener('submit', (e) => {
+    e.preventDefault();
+    show(1);
+  });
+  $('#journal-prev').addEventListener('click', () => page > 1 && show(page - 1));
+  $('#journal-next').addEventListener('click', () => page < pages && show(page + 1));
+  $('#journal-export').addEventListener('click', async () => {
+    try {
+      const blob = await api('POST', '/api/journal/export', filters());
+      const url = URL.createObjectURL(blob);
+      const a = el('a', { href: url, download: 'journal.csv' });
+      document.body.append(a);
+      a.click();
+      a.remove();
+      setTimeout(() => URL.revokeObjectURL(url), 10_000);
+    } catch (err) {
+      $('#journal-total').textContent = errorText(err);
+    }
+  });
+}

@@ -1,0 +1,84 @@
+/**
+ * Sign-in, sign-out, "who am I" (with the CSRF token the page must echo) and
+ * changing one's own password. Every sign-in and every failure is an
+ * `admin_login` journal event `{account, ok, reason?}`; a password never
+ * reaches a log, an event or an error.
+ */
+import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
+import type { AdminContext } from '../server.js';
+import { AdminError } from '../errors.js';
+import { dummyHash, hashPassword, passwordProblem, verifyPassword } from '../password.js';
+import { clearSessionCookie, setSessionCookie } from '../session.js';
+import { parse } from '../validate.js';
+
+const loginBody = z.object({ name: z.string().min(1).max(64), password: z.string().min(1).max(200) });
+const passwordBody = z.object({ current: z.string().min(1).max(200), password: z.string() });
+
+export function sessionRoutes(app: FastifyInstance, ctx: AdminContext): void {
+  const { deps, accounts, sessions, limiter } = ctx;
+  let dummy: Promise<string> | undefined;
+  const journal = (account: string | undefined, ok: boolean, reason?: string) => {
+    const ev: { type: 'admin_login'; [k: string]: unknown } = { type: 'admin_login', ok };
+    // A name that is no account is left out: people type passwords into the name field.
+    if (account !== undefined) ev.account = account;
+    if (reason) ev.reason = reason;
+    deps.gate.record(ev);
+  };
+
+  app.post('/api/login', { config: { public: true } }, async (req, reply) => {
+    const body = parse(loginBody, req.body);
+    const verdict = limiter.attempt(req.ip, body.name);
+    const account = accounts.get(body.name);
+    if (!verdict.ok) {
+      if (verdict.report) journal(account?.name, false, verdict.code);
+      reply.header('retry-after', String(verdict.retryAfterS));
+      throw new AdminError(verdict.code, 429, 'too many sign-in attempts, try again later');
+    }
+    // Unknown names cost the same scrypt run, so timing does not tell them apart.
+    dummy ??= dummyHash(deps.kdf);
+    const matches = await verifyPassword(body.password, account?.passwordHash ?? (await dummy));
+    if (!account || !matches || account.disabled) {
+      const locked = limiter.failed(body.name);
+      const reason = !account ? 'UNKNOWN_ACCOUNT' : !matches ? 'BAD_PASSWORD' : 'DISABLED';
+      journal(account?.name, false, locked ? `${reason}+LOCKED_OUT` : reason);
+      req.log.warn({ account: account?.name, reason, locked }, 'admin sign-in refused');
+      throw new AdminError('BAD_CREDENTIALS', 401, 'wrong account name or password');
+    }
+    limiter.succeeded(body.name);
+    const { token, csrf } = sessions.create(account.name);
+    setSessionCookie(reply, token, req.protocol === 'https', ctx.sessionTtlMs);
+    journal(account.name, true);
+    req.log.info({ account: account.name, role: account.role }, 'admin signed in');
+    return { account: account.name, role: account.role, csrf };
+  });
+
+  app.post('/api/logout', async (req, reply) => {
+    sessions.destroy(req.session!.tokenHash);
+    clearSessionCookie(reply);
+    return { ok: true };
+  });
+
+  app.get('/api/session', async (req) => {
+    const s = req.session!;
+    return { account: s.account, role: s.role, csrf: s.csrf };
+  });
+
+  app.post('/api/password', async (req, reply) => {
+    const body = parse(passwordBody, req.body);
+    const problem = passwordProblem(body.password);
+    if (problem) throw new AdminError('WEAK_PASSWORD', 400, problem);
+    const s = req.session!;
+    const account = accounts.get(s.account);
+    if (!account || !(await verifyPassword(body.current, account.passwordHash))) {
+      throw new AdminError('BAD_CREDENTIALS', 403, 'the current password is wrong');
+    }
+    accounts.setPassword(s.account, await hashPassword(body.password, deps.kdf), deps.clock());
+    // Other sessions of this account end; this one stays.
+    accounts.deleteSessionsOf(s.account);
+    const next = sessions.create(s.account);
+    setSessionCookie(reply, next.token, req.protocol === 'https', ctx.sessionTtlMs);
+    req.log.info({ account: s.account }, 'admin changed own password');
+    return { ok: true, csrf: next.csrf };
+  });
+}

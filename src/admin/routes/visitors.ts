@@ -1,0 +1,108 @@
+/**
+ * Visitor registration (multipart form with one photo), the security review
+ * queue (admin), a visitor's pass details and its printable QR code. Person
+ * ids in these URLs are random UUIDs: no personal data.
+ */
+import type { FastifyInstance } from 'fastify';
+import type { Multipart } from '@fastify/multipart';
+import QRCode from 'qrcode';
+import { z } from 'zod';
+import type { AdminContext } from '../server.js';
+import { AdminError, badInput, notFound } from '../errors.js';
+import { processPhoto } from '../photo.js';
+import { registerVisitor, registrationMessage } from '../registration.js';
+import { opaqueId, parse } from '../validate.js';
+import { photoUrl } from '../live-view.js';
+import type { VisitorRecord } from '../../store/visitors.js';
+import type { Credential } from '../../store/types.js';
+
+const approveBody = z.object({ personId: opaqueId });
+const idParams = z.object({ personId: opaqueId });
+
+/** What the page shows of a visitor: enough for the pass and the review, never the document number. */
+function publicView(v: VisitorRecord) {
+  return {
+    personId: v.personId,
+    name: v.name,
+    idType: v.idType,
+    idMasked: v.idMasked,
+    phone: v.phone,
+    organisation: v.organisation,
+    purpose: v.purpose,
+    host: v.host,
+    validFrom: new Date(v.validFrom).toISOString(),
+    validTo: new Date(v.validTo).toISOString(),
+    escort: v.escort,
+    review: v.review,
+    credential: v.credentialKey.startsWith('pass:') ? 'pass' : 'id',
+    photo: v.photoFile ? photoUrl(v.personId) : null,
+    registeredAt: new Date(v.registeredAt).toISOString(),
+    operator: v.operator,
+  };
+}
+
+export function visitorRoutes(app: FastifyInstance, ctx: AdminContext): void {
+  const { deps, visitors } = ctx;
+
+  app.post('/api/visitors', async (req, reply) => {
+    if (!req.isMultipart()) throw new AdminError('NOT_MULTIPART', 415, 'send the form as multipart/form-data');
+    const fields: Record<string, string> = {};
+    let upload: Buffer | undefined;
+    for await (const part of req.parts() as AsyncIterable<Multipart>) {
+      if (part.type === 'file') {
+        if (part.fieldname !== 'photo') throw badInput(`unexpected file field ${part.fieldname}`);
+        upload = await part.toBuffer(); // throws FST_REQ_FILE_TOO_LARGE → PHOTO_TOO_LARGE (413)
+      } else {
+        if (part.valueTruncated) throw badInput(`field ${part.fieldname} is too long`, 'FIELD_TOO_LONG');
+        if (typeof part.value === 'string') fields[part.fieldname] = part.value;
+      }
+    }
+    if (!upload || upload.length === 0) throw badInput('a photo is required', 'PHOTO_REQUIRED');
+    const photo = await processPhoto(upload);
+    const result = registerVisitor(deps, visitors, fields, photo, req.session!.account);
+    return reply.code(201).send(result);
+  });
+
+  app.get('/api/visitors/pending', { config: { role: 'admin' } }, async () => ({
+    visitors: visitors.pending().map(publicView),
+  }));
+
+  app.post('/api/visitors/approve', { config: { role: 'admin' } }, async (req) => {
+    const { personId } = parse(approveBody, req.body);
+    const v = visitors.get(personId);
+    if (!v) throw notFound('visitor');
+    if (v.review !== 'pending') throw new AdminError('NOT_PENDING', 409, 'this visitor is not waiting for review');
+    const operator = req.session!.account;
+    const now = deps.clock();
+    const credential: Credential = {
+      key: v.credentialKey,
+      personId,
+      status: 'active',
+      validFrom: new Date(v.validFrom).toISOString(),
+      validTo: new Date(v.validTo).toISOString(),
+    };
+    const seq = deps.store.db.transaction(() => {
+      visitors.approve(personId, operator, now);
+      deps.store.whitelist.upsert({ credentials: [credential] }, 'local');
+      deps.registrations.add(registrationMessage({ ...v, review: 'approved', operator }, credential, undefined, now));
+      return deps.gate.record({ type: 'visitor_registered', personId, operator, approved: true }).seq;
+    })();
+    req.log.info({ personId, operator }, 'visitor approved after security review');
+    return { personId, review: 'approved', seq };
+  });
+
+  app.get('/api/visitors/:personId', async (req) => {
+    const { personId } = parse(idParams, req.params);
+    const v = visitors.get(personId);
+    if (!v) throw notFound('visitor');
+    return publicView(v);
+  });
+
+  app.get('/api/visitors/:personId/pass.svg', async (req, reply) => {
+    const { personId } = parse(idParams, req.params);
+    const token = visitors.get(personId)?.passToken;
+    if (!token) throw notFound('pass');
+    const svg = await QRCode.toString(token, { type: 'svg', errorCorrectionLevel: 'M', margin: 2 });
+    return reply.type('image/svg+xml').send(svg);
+  });
+}

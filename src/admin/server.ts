@@ -1,0 +1,152 @@
+/**
+ * The admin page's HTTP server. `buildAdminServer(deps)` returns the fastify
+ * app without listening, so route tests use `app.inject()`; AdminService
+ * (service.ts) listens on `admin.listen` and runs the daily purge.
+ */
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
+import fastifyCookie from '@fastify/cookie';
+import fastifyMultipart from '@fastify/multipart';
+import fastifyStatic from '@fastify/static';
+import { AccountStore } from '../store/accounts.js';
+import { VisitorStore } from '../store/visitors.js';
+import { JournalSearch } from '../store/journal-search.js';
+import type { AdminDeps } from './deps.js';
+import { AdminError, type ErrorBody } from './errors.js';
+import { DEFAULT_SESSION_TTL_MS, Sessions, installAuth } from './session.js';
+import { DEFAULT_LIMITS, LoginLimiter } from './login-limiter.js';
+import { DEFAULT_KDF } from './password.js';
+import { AlertBoard } from './alerts.js';
+import { LiveHub } from './live-hub.js';
+import { LiveView } from './live-view.js';
+import { sessionRoutes } from './routes/session.js';
+import { gateRoutes } from './routes/gate.js';
+import { liveRoutes } from './routes/live.js';
+import { visitorRoutes } from './routes/visitors.js';
+import { peopleRoutes } from './routes/people.js';
+import { journalRoutes } from './routes/journal.js';
+import { accountRoutes } from './routes/accounts.js';
+import { i18nRoutes } from './routes/i18n.js';
+
+/** Everything the route modules share, built once per server. */
+export interface AdminContext {
+  deps: AdminDeps;
+  accounts: AccountStore;
+  visitors: VisitorStore;
+  search: JournalSearch;
+  sessions: Sessions;
+  limiter: LoginLimiter;
+  alerts: AlertBoard;
+  live: LiveView;
+  hub: LiveHub;
+  sessionTtlMs: number;
+  maxPhotoBytes: number;
+}
+
+export const DEFAULT_MAX_PHOTO_BYTES = 10 * 1024 * 1024;
+
+/** The page's own CSP: scripts, styles and images only from this origin (camera previews are blob: URLs). */
+const CSP = [
+  "default-src 'self'",
+  "script-src 'self'",
+  "style-src 'self'",
+  "img-src 'self' blob:",
+  "connect-src 'self'",
+  "object-src 'none'",
+  "base-uri 'none'",
+  "form-action 'self'",
+  "frame-ancestors 'none'",
+].join('; ');
+
+export function defaultPublicDir(): string {
+  // From src/admin/ (vitest, tsx) the assets sit beside this file; from the
+  // compiled dist/src/admin/ they are back in the source tree (tsc copies no HTML).
+  const beside = fileURLToPath(new URL('./public/', import.meta.url));
+  if (existsSync(beside)) return beside;
+  return fileURLToPath(new URL('../../../src/admin/public/', import.meta.url));
+}
+
+export async function buildAdminServer(deps: AdminDeps): Promise<FastifyInstance> {
+  const app: FastifyInstance = Fastify({
+    loggerInstance: deps.log.child({ component: 'admin' }) as FastifyBaseLogger,
+    // One line per event worth knowing: sign-ins, changes, errors — not every GET.
+    disableRequestLogging: true,
+    bodyLimit: 64 * 1024,
+    trustProxy: false,
+  });
+
+  const accounts = new AccountStore(deps.store.db);
+  const sessionTtlMs = deps.sessionTtlMs ?? DEFAULT_SESSION_TTL_MS;
+  const search = new JournalSearch(deps.store.db);
+  const visitors = new VisitorStore(deps.store.db);
+  const live = new LiveView(deps.store, visitors);
+  const alerts = new AlertBoard(deps.store.settings);
+  const ctx: AdminContext = {
+    deps: { ...deps, kdf: deps.kdf ?? DEFAULT_KDF },
+    accounts,
+    visitors,
+    search,
+    sessions: new Sessions(accounts, deps.clock, sessionTtlMs),
+    limiter: new LoginLimiter(deps.clock, { ...DEFAULT_LIMITS, ...deps.limits }),
+    alerts,
+    live,
+    hub: new LiveHub({ gate: deps.gate, live, alerts, log: deps.log }),
+    sessionTtlMs,
+    maxPhotoBytes: deps.maxPhotoBytes ?? DEFAULT_MAX_PHOTO_BYTES,
+  };
+
+  await app.register(fastifyCookie);
+  await app.register(fastifyMultipart, {
+    limits: { fileSize: ctx.maxPhotoBytes, files: 1, fields: 40, fieldSize: 4_000, parts: 42 },
+  });
+
+  app.addHook('onSend', async (req, reply) => {
+    reply.header('content-security-policy', CSP);
+    reply.header('x-content-type-options', 'nosniff');
+    reply.header('referrer-policy', 'no-referrer');
+    reply.header('x-frame-options', 'DENY');
+    if (req.url.startsWith('/api/')) reply.header('cache-control', 'no-store');
+  });
+
+  installAuth(app, ctx.sessions);
+  app.setErrorHandler((err: FastifyError | AdminError, req, reply) => {
+    const { status, body } = toErrorBody(err);
+    if (status >= 500) req.log.error({ err, route: req.routeOptions.url }, 'admin request failed');
+    return reply.code(status).send(body);
+  });
+  app.setNotFoundHandler((req, reply) => {
+    const body: ErrorBody = { error: { code: 'NOT_FOUND', message: 'no such page' } };
+    return reply.code(404).send(body);
+  });
+
+  await app.register(fastifyStatic, {
+    root: deps.publicDir ?? defaultPublicDir(),
+    index: ['index.html'],
+    cacheControl: true,
+    maxAge: 0,
+  });
+  for (const routes of [
+    i18nRoutes, sessionRoutes, gateRoutes, liveRoutes, visitorRoutes, peopleRoutes, journalRoutes, accountRoutes,
+  ]) {
+    routes(app, ctx);
+  }
+
+  ctx.hub.start();
+  // SSE responses never end by themselves: close them before the server waits for connections.
+  app.addHook('preClose', async () => ctx.hub.stop());
+  return app;
+}
+
+function toErrorBody(err: FastifyError | AdminError): { status: number; body: ErrorBody } {
+  if (err instanceof AdminError) {
+    const body: ErrorBody = { error: { code: err.code, message: err.message } };
+    const fields = (err as AdminError & { fields?: string[] }).fields;
+    if (fields) body.error.fields = fields;
+    return { status: err.statusCode, body };
+  }
+  const status = typeof err.statusCode === 'number' && err.statusCode >= 400 ? err.statusCode : 500;
+  if (status >= 500) return { status, body: { error: { code: 'INTERNAL', message: 'internal error' } } };
+  const code = err.code === 'FST_REQ_FILE_TOO_LARGE' ? 'PHOTO_TOO_LARGE' : err.code ?? 'BAD_REQUEST';
+  return { status, body: { error: { code, message: err.message } } };
+}
