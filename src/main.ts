@@ -105,10 +105,10 @@ export async function main(argv = process.argv.slice(2)): Promise<void> {
   const narrator = simulation ? new sim.OutputNarrator(process.stdout) : undefined;
   if (narrator) gpio = narrateOutputs(gpio, narrator);
 
-  let terminal: ReturnType<typeof sim.terminalInput> | undefined;
+  let terminal: sim.Terminal | undefined;
   let gateRef: Gate | undefined;
   if (simulation) {
-    terminal = sim.terminalInput(process.stdin, process.stdout, {
+    terminal = new sim.Terminal(process.stdin, process.stdout, {
       passage: () => pulseInput(gpio, 'passage'),
       door: (open) => injectInput(gpio, 'door', open),
       fire: (active) => injectInput(gpio, 'fireAlarm', active),
@@ -145,7 +145,7 @@ export async function main(argv = process.argv.slice(2)): Promise<void> {
       admin: config.admin.listen,
       logFile,
     });
-    gate.on('event', (ev) => process.stdout.write(sim.narrateEvent(ev) + '\n'));
+    gate.on('event', (ev) => process.stdout.write(sim.narrateEvent(ev, gate.indicator.pattern) + '\n'));
   }
 
   const notify = new SdNotify({ env: process.env, log: log.child({ c: 'sd-notify' }) });
@@ -155,12 +155,12 @@ export async function main(argv = process.argv.slice(2)): Promise<void> {
     { name: 'wal-checkpointer', start: async () => checkpointer.start(), stop: async () => checkpointer.stop() },
     { name: 'gate', start: () => gate.start(), stop: () => gate.stop('shutdown') },
     ...readers.map((r) => ({ name: `reader:${r.id}`, start: () => r.start(), stop: () => r.stop() })),
+    ...(terminal ? [{ name: 'terminal', start: () => terminal.start(), stop: () => terminal.stop() }] : []),
     ...(await optionalServices({ config, store, gate, gateKey, idHashKey, dataDir: dirname(resolve(config.storage.path)), log, clock })),
   ];
 
   const shutdown = async (): Promise<void> => {
     notify.stopping();
-    terminal?.close();
     await lifecycle.stopAll();
     store.close();
     log.info('stopped');
@@ -188,9 +188,9 @@ function narrateOutputs(gpio: GpioSet, n: sim.OutputNarrator): GpioSet {
     outputs: {
       entry: o.entry && n.wrap('relay:entry', o.entry),
       exit: o.exit && n.wrap('relay:exit', o.exit),
-      green: o.green && n.wrap('led:green', o.green),
-      red: o.red && n.wrap('led:red', o.red),
-      buzzer: o.buzzer && n.wrap('buzzer', o.buzzer),
+      green: o.green,
+      red: o.red,
+      buzzer: o.buzzer,
     },
     start: () => gpio.start(),
     stop: () => gpio.stop(),

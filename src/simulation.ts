@@ -119,37 +119,62 @@ export interface SimControls {
 
 /**
  * The terminal: lines starting with "!" drive the simulated sensors, every
- * other line goes to the simulated reader as if it had read it.
+ * other line goes to the simulated reader as if it had read it. Reading starts
+ * with start(), after the gate is up, so no early line is lost or misrouted.
  */
-export function terminalInput(input: Readable, out: NodeJS.WritableStream, controls: SimControls): { readerInput: PassThrough; close(): void } {
-  const readerInput = new PassThrough();
-  const rl = createInterface({ input, terminal: false });
-  rl.on('line', (line) => {
-    const text = line.trim();
+export class Terminal {
+  readonly readerInput = new PassThrough();
+  private rl: ReturnType<typeof createInterface> | undefined;
+
+  constructor(
+    private readonly input: Readable,
+    private readonly out: NodeJS.WritableStream,
+    private readonly controls: SimControls,
+  ) {}
+
+  async start(): Promise<void> {
+    const rl = createInterface({ input: this.input, terminal: false });
+    this.rl = rl;
+    rl.on('line', (line) => this.line(line.trim()));
+    rl.on('close', () => {
+      this.readerInput.end();
+      this.out.write('  (terminal input closed; the gate keeps running: Ctrl-C stops it)\n');
+    });
+  }
+
+  async stop(): Promise<void> {
+    this.rl?.close();
+    this.rl = undefined;
+  }
+
+  private line(text: string): void {
     if (!text.startsWith('!')) {
-      readerInput.write(text + '\n');
+      this.readerInput.write(text + '\n');
       return;
     }
     const [cmd, arg] = text.slice(1).split(/\s+/);
     try {
       switch (cmd) {
-        case 'pass': controls.passage(); break;
-        case 'door': controls.door(arg !== 'close'); break;
-        case 'fire': controls.fire(arg !== 'off'); break;
-        case 'tamper': controls.tamper(); break;
-        case 'mode': controls.setMode((arg ?? '') as GateMode); break;
-        default: out.write('  commands: !pass  !door open|close  !fire on|off  !tamper  !mode normal|lockdown|emergency\n');
+        case 'pass': this.controls.passage(); break;
+        case 'door': this.controls.door(arg !== 'close'); break;
+        case 'fire': this.controls.fire(arg !== 'off'); break;
+        case 'tamper': this.controls.tamper(); break;
+        case 'mode': this.controls.setMode((arg ?? '') as GateMode); break;
+        default: this.out.write('  commands: !pass  !door open|close  !fire on|off  !tamper  !mode normal|lockdown|emergency\n');
       }
     } catch (err) {
-      out.write(`  ! ${(err as Error).message}\n`);
+      this.out.write(`  ! ${(err as Error).message}\n`);
     }
-  });
-  rl.on('close', () => readerInput.end());
-  return { readerInput, close: () => rl.close() };
+  }
 }
 
 /** One line per journal event, in words a newcomer understands. */
-export function narrateEvent(ev: JournalEvent): string {
+export function narrateEvent(ev: JournalEvent, pattern?: string): string {
+  const line = describeEvent(ev);
+  return pattern && ev.type === 'access' ? `${line}   [indicator: ${pattern}]` : line;
+}
+
+function describeEvent(ev: JournalEvent): string {
   const head = `#${String(ev.seq).padEnd(4)} ${ev.ts.slice(11, 23)}`;
   switch (ev.type) {
     case 'access': {
@@ -170,8 +195,9 @@ export function narrateEvent(ev: JournalEvent): string {
 }
 
 /**
- * Wrap a simulated output so each change is printed. Changes inside 80 ms
- * are gathered on one line so a blink pattern stays readable.
+ * Wrap a simulated relay so each change is printed (LED and buzzer patterns
+ * are named on the event line instead: their blinking would drown the log).
+ * Changes inside 80 ms are gathered on one line.
  */
 export class OutputNarrator {
   private pending: string[] = [];

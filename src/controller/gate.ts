@@ -263,7 +263,8 @@ export class Gate extends EventEmitter<GateEventMap> implements GateControl {
     if (decision.granted && !opts.skipRelay) {
       this.turnstile.unlock(direction, { grantRef: committed.id, passages: opts.passages ?? 1 });
     }
-    if (!opts.skipRelay && !decision.escortWait) {
+    // A duplicate tap right after a grant must not flash red at a person walking through.
+    if (!opts.skipRelay && !decision.escortWait && decision.reason !== 'DUPLICATE_TAP') {
       this.indicator.show(decision.granted ? 'granted' : decision.alert ? 'alert' : 'denied');
     }
     this.publish(committed, decision.alert);
@@ -354,7 +355,11 @@ export class Gate extends EventEmitter<GateEventMap> implements GateControl {
       if (input) this.unhook.push(input.onChange(fn));
     };
     hook(inputs.passage, (active, at) => active && this.turnstile.passageSensed(at));
-    hook(inputs.door, (active, at) => this.turnstile.doorChanged(active, at));
+    hook(inputs.door, (active, at) => {
+      // A door strike has no rotation sensor: the door opening is the passage.
+      if (active && !inputs.passage) this.turnstile.passageSensed(at);
+      this.turnstile.doorChanged(active, at);
+    });
     hook(inputs.exitButton, (active) => {
       if (active) this.manualOpen('out', 'exit button', { operator: 'exit-button', source: 'local' });
     });
