@@ -110,10 +110,7 @@ export class NfcReader extends EventEmitter<ReaderEventMap> implements Credentia
     }
     this.backoff.reset();
     this.deps.log.info({ reader: this.id }, 'pcscd connected');
-    if (!this.downReported && !this.isConnected) {
-      this.downReported = true;
-      this.setStatus(false, 'pcscd up, no reader attached');
-    }
+    if (!this.downReported && !this.isConnected) this.setStatus(false, 'pcscd up, no reader attached');
   }
 
   private onContextError(nfc: NfcContext, err: Error): void {
@@ -152,7 +149,6 @@ export class NfcReader extends EventEmitter<ReaderEventMap> implements Credentia
     if (!this.running) return;
     if (this.isConnected || !this.downReported) {
       this.deps.log.warn({ reader: this.id, detail }, 'pcsc reader down, retrying');
-      this.downReported = true;
       this.setStatus(false, detail);
     }
     const delay = this.backoff.next();
@@ -182,7 +178,6 @@ export class NfcReader extends EventEmitter<ReaderEventMap> implements Credentia
       if (this.devices.size === 0 && this.isConnected) this.setStatus(false, `reader detached: ${device.name}`);
     });
     this.deps.log.info({ reader: this.id, pcscReader: device.name }, 'pcsc reader attached');
-    this.downReported = false;
     if (!this.isConnected) this.setStatus(true, `reader attached: ${device.name}`);
   }
 
@@ -239,8 +234,10 @@ export class NfcReader extends EventEmitter<ReaderEventMap> implements Credentia
     this.emit('rejected', reason, this.clock());
   }
 
+  /** One status per change: an outage seen twice (reader 'end' and context 'error' race) is reported once. */
   private setStatus(connected: boolean, detail: string): void {
     this.isConnected = connected;
+    this.downReported = !connected;
     this.emit('status', connected, detail);
   }
 }
