@@ -1,0 +1,197 @@
+#!/usr/bin/env bash
+# Install gate-controller on a Raspberry Pi (Raspberry Pi OS Bookworm).
+#
+#   scripts/install-pi.sh [--dry-run] [--source DIR]
+#
+# Run it from a checkout ON the Pi: dependencies are installed there with
+# `npm ci`, because a lockfile made on x64 can omit sharp's arm64 packages
+# (npm/cli#4828), so node_modules is never copied from another machine.
+# --dry-run prints every action and changes nothing. Uses sudo when not root.
+# Re-running it upgrades the code and keeps /etc/gate-controller/config.yaml.
+set -euo pipefail
+
+APP_USER=gate
+APP_DIR=/opt/gate-controller
+CONF_DIR=/etc/gate-controller
+CONF_FILE=$CONF_DIR/config.yaml
+DATA_DIR=/var/lib/gate-controller
+UNIT=gate-controller.service
+UNIT_DIR=/etc/systemd/system
+UDEV_RULE=/etc/udev/rules.d/99-gate-controller.rules
+MODPROBE_CONF=/etc/modprobe.d/gate-controller-nfc-blacklist.conf
+PCSC_POLICY=/usr/share/polkit-1/actions/org.debian.pcsc-lite.policy
+POLKIT_RULE=/etc/polkit-1/rules.d/60-gate-controller-pcscd.rules
+APT_PACKAGES=(pcscd libpcsclite-dev pcsc-tools build-essential python3 rsync openssl ca-certificates)
+
+DRY_RUN=0
+SRC="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+
+usage() {
+  cat <<'USAGE'
+usage: install-pi.sh [--dry-run] [--source DIR]
+  --dry-run     print every action, change nothing
+  --source DIR  the gate-controller checkout to install (default: this script's repository)
+USAGE
+}
+
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --dry-run) DRY_RUN=1 ;;
+    --source) SRC="$(cd "$2" && pwd)"; shift ;;
+    -h | --help) usage; exit 0 ;;
+    *) echo "install-pi: unknown option $1" >&2; usage >&2; exit 2 ;;
+  esac
+  shift
+done
+
+SUDO=()
+if [ "$(id -u)" -ne 0 ]; then
+  SUDO=(sudo)
+  if [ "$DRY_RUN" -eq 0 ] && ! command -v sudo >/dev/null; then
+    echo "install-pi: not root and sudo is missing: run as root" >&2
+    exit 1
+  fi
+fi
+
+say() { printf '==> %s\n' "$*"; }
+die() { printf 'install-pi: %s\n' "$*" >&2; exit 1; }
+
+# Every change goes through run/run_in/write_file: in a dry run they print
+# the command ("+ ...") instead of running it.
+run() {
+  if [ "$DRY_RUN" -eq 1 ]; then printf '+ %s\n' "${SUDO[*]:+${SUDO[*]} }$*"; else "${SUDO[@]}" "$@"; fi
+}
+run_in() {
+  local dir=$1; shift
+  if [ "$DRY_RUN" -eq 1 ]; then printf '+ (cd %s && %s)\n' "$dir" "${SUDO[*]:+${SUDO[*]} }$*"; else (cd "$dir" && "${SUDO[@]}" "$@"); fi
+}
+# write_file PATH MODE < content
+write_file() {
+  local path=$1 mode=$2 content
+  content="$(cat)"
+  if [ "$DRY_RUN" -eq 1 ]; then
+    printf '+ write %s (mode %s):\n' "$path" "$mode"
+    while IFS= read -r line; do printf '|   %s\n' "$line"; done <<<"$content"
+  else
+    printf '%s\n' "$content" | "${SUDO[@]}" install -D -m "$mode" /dev/stdin "$path"
+  fi
+}
+
+[ "$DRY_RUN" -eq 1 ] && say "DRY RUN: nothing will be changed"
+[ -f "$SRC/package.json" ] && [ -f "$SRC/package-lock.json" ] || die "$SRC is not a gate-controller checkout (package.json and package-lock.json needed)"
+
+# --- 1. The system -------------------------------------------------------------
+if [ -r /etc/os-release ]; then
+  # shellcheck disable=SC1091
+  . /etc/os-release
+  [ "${VERSION_CODENAME:-}" = bookworm ] || say "warning: written for Raspberry Pi OS Bookworm, this is ${PRETTY_NAME:-unknown}"
+fi
+
+# --- 2. Node.js 22 or 24 LTS -----------------------------------------------------
+NODE_BIN="$(command -v node || true)"
+[ -n "$NODE_BIN" ] || die "Node.js is not installed. Install Node 22 or 24 LTS first (e.g. from NodeSource: https://github.com/nodesource/distributions), then re-run."
+NODE_VERSION="$("$NODE_BIN" --version)"
+NODE_MAJOR="${NODE_VERSION#v}"; NODE_MAJOR="${NODE_MAJOR%%.*}"
+case "$NODE_MAJOR" in
+  22 | 24) say "Node.js $NODE_VERSION at $NODE_BIN" ;;
+  *[!0-9]* | '') die "cannot read the Node.js version from '$NODE_VERSION'" ;;
+  *)
+    if [ "$NODE_MAJOR" -lt 22 ]; then
+      die "Node.js $NODE_VERSION is too old: the gate needs Node 22 or 24 LTS (Node 20 reached end of life in April 2026). Upgrade Node, then re-run."
+    fi
+    die "Node.js $NODE_VERSION is not an LTS line this installer knows: use Node 22 or 24 LTS."
+    ;;
+esac
+command -v npm >/dev/null || die "npm is missing next to $NODE_BIN: install the full Node.js package"
+
+# --- 3. Debian packages ---------------------------------------------------------------
+say "installing packages: ${APT_PACKAGES[*]}"
+run apt-get update
+run env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${APT_PACKAGES[@]}"
+
+# --- 4. The service user --------------------------------------------------------------
+say "user $APP_USER in groups gpio and dialout"
+getent group gpio >/dev/null || run groupadd --system gpio
+if getent passwd "$APP_USER" >/dev/null; then
+  say "user $APP_USER exists"
+else
+  run useradd --system --user-group --home-dir "$DATA_DIR" --no-create-home --shell /usr/sbin/nologin "$APP_USER"
+fi
+run usermod -aG gpio,dialout "$APP_USER"
+
+# --- 5. Readers: udev names, ACR122U kernel driver, pcscd access ---------------------
+say "udev rules and NFC kernel-driver blacklist"
+run install -D -m 0644 "$SRC/scripts/udev/99-gate-controller.rules" "$UDEV_RULE"
+run install -D -m 0644 "$SRC/scripts/udev/gate-controller-nfc-blacklist.conf" "$MODPROBE_CONF"
+run udevadm control --reload-rules
+run udevadm trigger --subsystem-match=tty --subsystem-match=gpio --subsystem-match=usb
+# Unload the kernel NFC stack now if it holds an ACR122U (else it needs a reboot).
+if grep -qE '^(pn533|pn533_usb|nfc) ' /proc/modules 2>/dev/null; then
+  run modprobe -r pn533_usb pn533 nfc
+fi
+if [ -e "$PCSC_POLICY" ]; then
+  say "pcscd uses polkit: allowing user $APP_USER"
+  write_file "$POLKIT_RULE" 0644 <<EOF
+// gate-controller: the service user may talk to pcscd and its readers.
+polkit.addRule(function(action, subject) {
+  if ((action.id == "org.debian.pcsc-lite.access_pcsc" ||
+       action.id == "org.debian.pcsc-lite.access_card") &&
+      subject.user == "$APP_USER") {
+    return polkit.Result.YES;
+  }
+});
+EOF
+else
+  say "pcscd without polkit: its socket is open to every user, nothing to allow"
+fi
+run systemctl enable --now pcscd.socket
+
+# --- 6. The code, built on this Pi ------------------------------------------------------
+say "code to $APP_DIR, dependencies with npm ci on this machine"
+run install -d -m 0755 "$APP_DIR"
+run rsync -a --delete --exclude=node_modules --exclude=dist --exclude=.git --exclude=data "$SRC/" "$APP_DIR/"
+run_in "$APP_DIR" npm ci --no-audit --no-fund
+run_in "$APP_DIR" npm run build
+run_in "$APP_DIR" npm prune --omit=dev --no-audit --no-fund
+# sharp loads libvips from @img/sharp-linux-arm64; if the lockfile lacked it (npm/cli#4828), fetch it for this platform.
+if [ "$DRY_RUN" -eq 1 ]; then
+  printf '+ (cd %s && node -e "require(\x27sharp\x27)") || npm install --no-save --include=optional sharp\n' "$APP_DIR"
+elif ! (cd "$APP_DIR" && "$NODE_BIN" -e "require('sharp')" >/dev/null 2>&1); then
+  say "sharp has no native package for this platform: installing it"
+  run_in "$APP_DIR" npm install --no-save --include=optional --no-audit --no-fund sharp
+fi
+
+# --- 7. Configuration and data ----------------------------------------------------------
+say "config in $CONF_DIR, data in $DATA_DIR"
+run install -d -m 0755 -o root -g root "$CONF_DIR"
+if [ -e "$CONF_FILE" ]; then
+  say "keeping the existing $CONF_FILE (never overwritten)"
+else
+  run install -m 0640 -o root -g "$APP_USER" "$SRC/config/config.example.yaml" "$CONF_FILE"
+  if [ "$DRY_RUN" -eq 1 ]; then
+    printf '+ sed -i s/REPLACE_WITH_64_HEX_CHARACTERS/<openssl rand -hex 32>/ %s\n' "$CONF_FILE"
+  else
+    ID_HASH_KEY="$(openssl rand -hex 32)"
+    "${SUDO[@]}" sed -i "s/REPLACE_WITH_64_HEX_CHARACTERS/$ID_HASH_KEY/" "$CONF_FILE"
+    unset ID_HASH_KEY
+  fi
+  say "edit $CONF_FILE: gate.id, gate.site, mqtt, central.keys, readers (then: systemctl restart $UNIT)"
+fi
+run install -d -m 0750 -o "$APP_USER" -g "$APP_USER" "$DATA_DIR"
+
+# --- 8. The service ----------------------------------------------------------------------
+say "systemd unit $UNIT"
+run install -D -m 0644 "$SRC/systemd/$UNIT" "$UNIT_DIR/$UNIT"
+if [ "$NODE_BIN" != /usr/bin/node ]; then
+  say "node is $NODE_BIN, not /usr/bin/node: adding a drop-in for ExecStart"
+  write_file "$UNIT_DIR/$UNIT.d/node-path.conf" 0644 <<EOF
+[Service]
+ExecStart=
+ExecStart=$NODE_BIN $APP_DIR/dist/src/main.js --config $CONF_FILE
+EOF
+fi
+run systemctl daemon-reload
+run systemctl enable "$UNIT"
+# restart, not start: a re-run (upgrade) must load the new code.
+run systemctl restart "$UNIT"
+say "done. Follow the log with: journalctl -u $UNIT -f"
