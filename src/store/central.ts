@@ -56,13 +56,18 @@ export class CentralStore {
   private readonly db: Database.Database;
   private readonly stmt;
 
-  constructor(path: string) {
-    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
-    this.db = new Database(path);
-    this.db.pragma('journal_mode = WAL');
-    this.db.pragma('synchronous = NORMAL');
+  /**
+   * `synchronous` FULL by default: an ack tells the gate it may forget the
+   * events, so they must survive a power loss here (sqlite.org/pragma.html#pragma_synchronous).
+   */
+  constructor(path: string, opts: { synchronous?: 'normal' | 'full'; readonly?: boolean } = {}) {
+    if (path !== ':memory:' && !opts.readonly) mkdirSync(dirname(path), { recursive: true });
+    this.db = new Database(path, opts.readonly ? { readonly: true, fileMustExist: true } : {});
+    if (!opts.readonly) this.db.pragma('journal_mode = WAL');
+    this.db.pragma(`synchronous = ${opts.synchronous === 'normal' ? 'NORMAL' : 'FULL'}`);
     this.db.pragma('busy_timeout = 10000');
-    this.migrate();
+    if (!opts.readonly) this.migrate();
+    else if (!isCentralStore(this.db)) throw Object.assign(new Error(`${path} is not a collector store (no central_events table)`), { code: 'NOT_A_CENTRAL_DB' });
     const db = this.db;
     this.stmt = {
       gate: db.prepare<[string], GateRow>('SELECT * FROM central_gates WHERE gate = ?'),
@@ -293,4 +298,16 @@ function chainProblem(seq: number, body: string, hash: string, prevHash: string)
 /** True when the file at this path is a collector store (for `gatectl journal verify`). */
 export function isCentralStore(db: Database.Database): boolean {
   return db.prepare("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'central_events'").pluck().get() === 1;
+}
+
+/**
+ * Verify every gate's chain in an already-open collector database (may be
+ * read-only): the entry point for `gatectl journal verify` on a collector's
+ * store. Streams rows; gates in id order.
+ */
+export function verifyCentralDb(db: Database.Database): Array<{ gate: string; result: VerifyResult }> {
+  if (!isCentralStore(db)) throw Object.assign(new Error('not a collector store: no central_events table'), { code: 'NOT_A_CENTRAL_DB' });
+  const gates = db.prepare('SELECT DISTINCT gate FROM central_events ORDER BY gate').pluck().all() as string[];
+  const rows = db.prepare('SELECT seq, hash, body FROM central_events WHERE gate = ? ORDER BY seq');
+  return gates.map((gate) => ({ gate, result: verifyRows(rows.iterate(gate) as IterableIterator<ChainRow>) }));
 }

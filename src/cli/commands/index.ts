@@ -7,6 +7,7 @@ import { centralCommand } from './central.js';
 import { cmdCommand } from './cmd.js';
 import { journalVerifyCommand } from './journal-verify.js';
 import { keygenCommand } from './keygen.js';
+import { logsCommand } from './logs.js';
 import { passIssueCommand } from './pass.js';
 import { whitelistPushCommand } from './whitelist.js';
 
@@ -17,4 +18,5 @@ export const COMMANDS: readonly GatectlCommand[] = [
   cmdCommand,
   passIssueCommand,
   centralCommand,
+  logsCommand,
 ];

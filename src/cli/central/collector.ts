@@ -1,0 +1,190 @@
+/**
+ * The reference collector behind `gatectl central`. It shares the event
+ * feed with the other collectors of its group ($share/<group>/…, MQTT 5
+ * shared subscription), stores events idempotently by (gate, seq), acks the
+ * highest contiguous seq of each gate (signed), and when a gap stops moving
+ * asks the gate to replay it. Collectors of one group must open the same
+ * database: the ack of a gate covers what ANY of them stored.
+ */
+import { hostname } from 'node:os';
+import mqtt, { type MqttClient } from 'mqtt';
+import type { Logger } from '../../log.js';
+import type { CentralStore, GateChainState } from '../../store/central.js';
+import type { JournalEvent } from '../../store/types.js';
+import { envelopeBytes, signEnvelope } from '../../sync/protocol/envelope.js';
+import { describeZodError, eventsBatchSchema, registrationSchema, statusSchema, willSchema } from '../../sync/protocol/schemas.js';
+import { gateTopics, parseGateTopic } from '../../sync/protocol/topics.js';
+import { mqttOptions, type BrokerOptions, type SigningKey } from '../broker-options.js';
+import { buildCommand, publishCommand } from '../command-request.js';
+
+export interface CollectorDeps {
+  store: CentralStore;
+  broker: BrokerOptions;
+  signer: SigningKey;
+  log: Logger;
+  /** Shared-subscription group (default "central"). */
+  group?: string;
+  /** A gap that has not moved for this long is asked for with a replay command (default 10 s). */
+  gapGraceMs?: number;
+  now?: () => number;
+}
+
+const SESSION_EXPIRY_S = 7 * 24 * 3600;
+const MAX_PAYLOAD = 32 * 1024 * 1024;
+
+export class Collector {
+  private client: MqttClient | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private readonly progress = new Map<string, { contiguous: number; since: number; replayedAt: number }>();
+  private readonly reportedBreaks = new Set<string>();
+  private readonly group: string;
+  private readonly now: () => number;
+  private connectedOnce = false;
+
+  constructor(private readonly deps: CollectorDeps) {
+    this.group = deps.group ?? 'central';
+    this.now = deps.now ?? Date.now;
+  }
+
+  /** Resolves once connected and subscribed the first time; keeps reconnecting after that. */
+  async start(): Promise<void> {
+    const { broker, log } = this.deps;
+    const client = mqtt.connect(
+      broker.url,
+      mqttOptions(broker, {
+        clientId: broker.clientId ?? `gatectl-central-${this.group}-${hostname()}`,
+        clean: false,
+        reconnectPeriod: 1_000,
+        properties: { sessionExpiryInterval: SESSION_EXPIRY_S },
+      }),
+    );
+    this.client = client;
+    client.on('message', (topic, payload) => this.onMessage(topic, payload));
+    client.on('error', (err) => log.warn({ err: err.message }, 'broker error'));
+    client.on('offline', () => log.warn('broker offline; reconnecting'));
+    const subscribed = new Promise<void>((resolve) => {
+      client.on('connect', () => {
+        const share = `$share/${this.group}/gate/v1/+/+`;
+        client
+          .subscribeAsync(
+            { [`${share}/events`]: { qos: 1 }, [`${share}/alerts`]: { qos: 1 }, [`${share}/registrations`]: { qos: 1 }, 'gate/v1/+/+/status': { qos: 1 } },
+          )
+          .then(() => {
+            log.info({ group: this.group, reconnect: this.connectedOnce }, 'collector subscribed');
+            this.connectedOnce = true;
+            resolve();
+          })
+          .catch((err: Error) => log.error({ err: err.message }, 'subscribe failed'));
+      });
+    });
+    this.timer = setInterval(() => this.chaseGaps(), 1_000);
+    this.timer.unref();
+    await subscribed;
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.timer);
+    const c = this.client;
+    this.client = undefined;
+    if (c) await c.endAsync().catch(() => c.end(true));
+  }
+
+  private onMessage(topic: string, payload: Buffer): void {
+    const t = parseGateTopic(topic);
+    if (!t) return;
+    const { log } = this.deps;
+    if (payload.length > MAX_PAYLOAD) return void log.warn({ gate: t.gate, bytes: payload.length }, 'oversize message ignored');
+    let json: unknown;
+    try {
+      json = payload.length ? JSON.parse(payload.toString('utf8')) : undefined;
+    } catch {
+      return void this.bad(t.gate, t.rest, 'not JSON');
+    }
+    try {
+      if (t.rest === 'events') this.onEvents(t.site, t.gate, json);
+      // An alert is one journal event sent ahead of the backlog: stored like any other.
+      else if (t.rest === 'alerts') this.onEvents(t.site, t.gate, [json]);
+      else if (t.rest === 'registrations') this.onRegistration(t.site, t.gate, json);
+      else if (t.rest === 'status' && json !== undefined) this.onStatus(t.site, t.gate, json);
+    } catch (err) {
+      log.error({ gate: t.gate, topic: t.rest, err: (err as Error).message }, 'message not stored');
+    }
+  }
+
+  private bad(gate: string, what: string, why: string): void {
+    this.deps.log.warn({ gate, topic: what, why }, 'bad message ignored');
+    this.deps.store.noteAnomaly(gate, null, 'bad_payload', `${what}: ${why}`, this.now());
+  }
+
+  private onEvents(site: string, gate: string, json: unknown): void {
+    const r = eventsBatchSchema.safeParse(json);
+    if (!r.success) return this.bad(gate, 'events', describeZodError(r.error));
+    if (r.data.some((e) => e.gate !== gate)) return this.bad(gate, 'events', 'an event names another gate than its topic');
+    const res = this.deps.store.ingest(site, gate, r.data as unknown as JournalEvent[], this.now());
+    if (res.conflicts) this.deps.log.error({ gate, conflicts: res.conflicts }, 'events differ from the stored ones with the same seq');
+    this.noteBreak(res.state);
+    // Ack even when everything was a duplicate: the gate resends because it missed our ack.
+    if (res.state.contiguousSeq > 0) this.ack(site, gate, res.state.contiguousSeq);
+    this.deps.log.debug({ gate, inserted: res.inserted, duplicates: res.duplicates, upTo: res.state.contiguousSeq }, 'events stored');
+  }
+
+  private ack(site: string, gate: string, upTo: number): void {
+    const body = envelopeBytes(signEnvelope({ upTo }, this.deps.signer.kid, this.deps.signer.key));
+    this.client
+      ?.publishAsync(gateTopics(site, gate).eventsAck, body, { qos: 1 })
+      .then(() => this.deps.store.recordAck(gate, upTo))
+      .catch((err: Error) => this.deps.log.warn({ gate, upTo, err: err.message }, 'ack not sent; the gate will resend'));
+  }
+
+  private noteBreak(st: GateChainState): void {
+    if (st.brokenSeq === undefined || this.reportedBreaks.has(st.gate)) return;
+    this.reportedBreaks.add(st.gate);
+    this.deps.log.error({ gate: st.gate, seq: st.brokenSeq, reason: st.brokenReason }, 'hash chain broken');
+  }
+
+  private onRegistration(site: string, gate: string, json: unknown): void {
+    const r = registrationSchema.safeParse(json);
+    if (!r.success) return this.bad(gate, 'registrations', describeZodError(r.error));
+    const fresh = this.deps.store.saveRegistration(site, gate, r.data.id, r.data, this.now());
+    const body = envelopeBytes(signEnvelope({ id: r.data.id }, this.deps.signer.kid, this.deps.signer.key));
+    this.client?.publishAsync(gateTopics(site, gate).registrationsAck, body, { qos: 1 }).catch((err: Error) => {
+      this.deps.log.warn({ gate, err: err.message }, 'registration ack not sent; the gate will resend');
+    });
+    // The registration id only: the message carries names and phones.
+    this.deps.log.info({ gate, registration: r.data.id, fresh }, 'registration stored');
+  }
+
+  private onStatus(site: string, gate: string, json: unknown): void {
+    const r = statusSchema.safeParse(json);
+    const w = r.success ? undefined : willSchema.safeParse(json);
+    if (!r.success && !w?.success) return this.bad(gate, 'status', describeZodError(r.error));
+    this.deps.store.saveStatus(site, gate, (r.success ? r.data : w!.data) as { online?: unknown }, this.now());
+  }
+
+  /** A gap that stopped moving: ask the gate to replay from the first missing seq. */
+  private chaseGaps(): void {
+    if (!this.client?.connected) return;
+    const now = this.now();
+    const grace = this.deps.gapGraceMs ?? 10_000;
+    for (const st of this.deps.store.gates()) {
+      if (st.maxSeq <= st.contiguousSeq) {
+        this.progress.delete(st.gate);
+        continue;
+      }
+      const p = this.progress.get(st.gate);
+      if (!p || p.contiguous !== st.contiguousSeq) {
+        this.progress.set(st.gate, { contiguous: st.contiguousSeq, since: now, replayedAt: 0 });
+        continue;
+      }
+      if (now - p.since < grace || now - p.replayedAt < grace) continue;
+      p.replayedAt = now;
+      const gap = this.deps.store.gaps(st.gate, 1)[0];
+      if (!gap) continue;
+      const cmd = buildCommand({ type: 'replay', fromSeq: gap.from, toSeq: gap.to }, now, 10 * 60_000);
+      this.deps.log.warn({ gate: st.gate, fromSeq: gap.from, toSeq: gap.to }, 'gap in the event feed; replay requested');
+      publishCommand(this.client, { site: st.site, gate: st.gate }, cmd, this.deps.signer).catch((err: Error) =>
+        this.deps.log.warn({ gate: st.gate, err: err.message }, 'replay request not sent'),
+      );
+    }
+  }
+}
