@@ -1,0 +1,123 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { openStore, type Store } from '../../src/store/index.js';
+import { SnapshotApplier, type SnapshotChunk } from '../../src/store/snapshot.js';
+import type { Credential, Person } from '../../src/store/types.js';
+
+let store: Store;
+afterEach(() => store?.close());
+const NOW = Date.parse('2026-11-23T10:00:00+08:00');
+
+function source(chunks: SnapshotChunk[]) {
+  return { chunks: chunks.length, read: (i: number) => chunks[i]! };
+}
+
+function people(n: number, prefix = 'p'): { people: Person[]; credentials: Credential[] } {
+  const ps: Person[] = [];
+  const cs: Credential[] = [];
+  for (let i = 0; i < n; i++) {
+    ps.push({ id: `${prefix}${i}`, kind: 'staff', name: `Name ${i}` });
+    cs.push({ key: `card:${prefix.toUpperCase()}${i.toString(16).toUpperCase()}`, personId: `${prefix}${i}`, status: 'active', scheduleId: 'day' });
+  }
+  return { people: ps, credentials: cs };
+}
+
+const day = { id: 'day', windows: [{ days: [1, 2, 3, 4, 5], from: '08:00', to: '18:00' }], holidays: [] };
+
+describe('SnapshotApplier', () => {
+  it('swaps in a new whitelist, keeps valid local visitors, and serves lookups after the rename', async () => {
+    store = openStore({ path: ':memory:', synchronous: 'normal', gateId: 'g1' });
+    const wl = store.whitelist;
+    wl.replaceAll(1, { ...people(3, 'old'), schedules: [{ ...day, windows: [] }] }, { nowMs: NOW });
+    wl.upsert({ people: [{ id: 'v1', kind: 'visitor', name: 'Visitor' }], credentials: [{ key: 'pass:v1', personId: 'v1', status: 'active', validTo: '2026-11-24T00:00:00+08:00' }] }, 'local');
+    wl.upsert({ people: [{ id: 'v2', kind: 'visitor', name: 'Gone' }], credentials: [{ key: 'pass:v2', personId: 'v2', status: 'active', validTo: '2026-11-22T00:00:00+08:00' }] }, 'local');
+    expect(wl.schedule('day')?.windows).toEqual([]); // cached
+    const data = people(1000);
+    const chunks = [0, 1, 2, 3].map((i) => ({
+      people: data.people.slice(i * 250, (i + 1) * 250),
+      // credentials of chunk 0's people arrive in chunk 3: the two passes must cope
+      credentials: data.credentials.slice(((i + 3) % 4) * 250, (((i + 3) % 4) + 1) * 250),
+      schedules: i === 0 ? [day] : [],
+    }));
+    const applier = new SnapshotApplier(store.db, wl);
+    const counts = await applier.apply(5, source(chunks), { nowMs: NOW });
+    expect(counts).toEqual({ people: 1000, credentials: 1000, schedules: 1, keptLocal: 1 });
+    expect(wl.version()).toBe(5);
+    expect(wl.lookup('card:P3E7')).toMatchObject({ personId: 'p999', origin: 'central' });
+    expect(wl.lookup('card:OLD0')).toBeUndefined();
+    expect(wl.lookup('pass:v1')).toMatchObject({ personId: 'v1', origin: 'local' });
+    expect(wl.lookup('pass:v2')).toBeUndefined();
+    expect(wl.schedule('day')?.windows).toHaveLength(1); // cache invalidated
+    const leftovers = store.db.prepare("SELECT name FROM sqlite_master WHERE name LIKE 'wl_%'").pluck().all();
+    expect(leftovers).toEqual([]);
+    // the cascade still works on the swapped tables
+    wl.remove({ people: ['p1'] });
+    expect(wl.lookup('card:P1')).toBeUndefined();
+    // and a second snapshot swaps again (index names must not collide)
+    await applier.apply(6, source([{ ...people(2, 'q'), schedules: [] }]), { nowMs: NOW });
+    expect(wl.lookup('card:Q1')).toMatchObject({ personId: 'q1' });
+    expect(wl.lookup('card:P3E7')).toBeUndefined();
+    expect(wl.lookup('pass:v1')).toBeDefined();
+    const idx = store.db.prepare("SELECT count(*) FROM sqlite_master WHERE type = 'index' AND tbl_name = 'credentials' AND sql IS NOT NULL").pluck().get();
+    expect(idx).toBe(1);
+  });
+
+  it('central wins over a local visitor with the same person id or credential key', async () => {
+    store = openStore({ path: ':memory:', synchronous: 'normal', gateId: 'g1' });
+    const wl = store.whitelist;
+    wl.upsert({ people: [{ id: 'v1', kind: 'visitor', name: 'Local' }], credentials: [{ key: 'pass:v1', personId: 'v1', status: 'active' }, { key: 'pass:v1b', personId: 'v1', status: 'active' }] }, 'local');
+    await new SnapshotApplier(store.db, wl).apply(2, source([{
+      people: [{ id: 'v1', kind: 'visitor', name: 'Central' }], credentials: [{ key: 'pass:v1', personId: 'v1', status: 'suspended' }], schedules: [],
+    }]), { nowMs: NOW });
+    expect(wl.lookup('pass:v1')).toMatchObject({ origin: 'central', status: 'suspended' });
+    expect(wl.lookup('pass:v1b')).toBeUndefined();
+  });
+
+  it('rejects a snapshot with a credential of an unknown person and leaves the live whitelist untouched', async () => {
+    store = openStore({ path: ':memory:', synchronous: 'normal', gateId: 'g1' });
+    const wl = store.whitelist;
+    wl.replaceAll(3, { ...people(5), schedules: [] }, { nowMs: NOW });
+    const bad = { ...people(10, 'n'), schedules: [] };
+    bad.credentials.push({ key: 'card:DEAD', personId: 'nobody', status: 'active' });
+    await expect(new SnapshotApplier(store.db, wl).apply(4, source([bad]), { nowMs: NOW })).rejects.toMatchObject({ code: 'BAD_WHITELIST' });
+    expect(wl.version()).toBe(3);
+    expect(wl.lookup('card:P4')).toBeDefined();
+    expect(wl.lookup('card:N1')).toBeUndefined();
+    expect(store.db.prepare("SELECT count(*) FROM sqlite_master WHERE name LIKE 'wl_%'").pluck().get()).toBe(0);
+  });
+
+  it('keeps the event loop responsive while applying 200k credentials', async () => {
+    store = openStore({ path: ':memory:', synchronous: 'normal', gateId: 'g1' });
+    const data = people(200_000);
+    const chunks: SnapshotChunk[] = [];
+    for (let i = 0; i < 200_000; i += 1_000) {
+      chunks.push({ people: data.people.slice(i, i + 1_000), credentials: data.credentials.slice(i, i + 1_000), schedules: [] });
+    }
+    const h = monitorEventLoopDelay({ resolution: 1 });
+    h.enable();
+    let lookups = 0;
+    const took: number[] = [];
+    let running = true;
+    const probe = () => {
+      const t0 = performance.now();
+      store.whitelist.lookup('card:P10');
+      took.push(performance.now() - t0);
+      lookups++;
+      if (running) setTimeout(probe, 1);
+    };
+    probe();
+    const t0 = performance.now();
+    const counts = await new SnapshotApplier(store.db, store.whitelist)
+      .apply(9, source(chunks), { nowMs: NOW })
+      .finally(() => (running = false));
+    console.log(`200k apply ${(performance.now() - t0).toFixed(0)} ms, loop delay p99 ${(h.percentile(99) / 1e6).toFixed(1)} max ${(h.max / 1e6).toFixed(1)} ms, lookup max ${Math.max(...took).toFixed(2)} ms`);
+    took.sort((a, b) => a - b);
+    h.disable();
+    expect(counts.credentials).toBe(200_000);
+    expect(lookups).toBeGreaterThan(100);
+    // p99, not max: a loaded 2-core CI box adds GC and scheduler pauses
+    // that are not ours; bench/sync measures the 5 ms goal on 1M rows.
+    expect(h.percentile(99) / 1e6).toBeLessThan(25);
+    expect(took[Math.floor(took.length * 0.99)]!).toBeLessThan(5);
+  }, 120_000);
+});
