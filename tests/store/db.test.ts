@@ -1,0 +1,119 @@
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { afterEach, describe, expect, it } from 'vitest';
+import { openDatabase, openDatabaseReadOnly, StoreError } from '../../src/store/db.js';
+import { migrate, type Migration } from '../../src/store/migrations.js';
+import { MIGRATIONS } from '../../src/store/schema/index.js';
+
+const dirs: string[] = [];
+const tmp = () => {
+  const d = mkdtempSync(join(tmpdir(), 'store-db-'));
+  dirs.push(d);
+  return d;
+};
+afterEach(() => {
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+
+const tables = (db: Database.Database) =>
+  db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").pluck().all() as string[];
+
+describe('migrate', () => {
+  it('applies each migration once; running again changes nothing', () => {
+    const db = new Database(':memory:');
+    migrate(db, MIGRATIONS);
+    const first = tables(db);
+    const applied = db.prepare('SELECT id FROM schema_migrations ORDER BY id').pluck().all();
+    expect(first).toEqual(expect.arrayContaining(['journal', 'journal_checkpoint', 'people', 'credentials', 'schedules', 'credential_usage', 'presence', 'settings']));
+    expect(applied).toEqual(MIGRATIONS.map((m) => m.id).sort());
+    migrate(db, MIGRATIONS); // would throw "table journal already exists" if re-run
+    expect(tables(db)).toEqual(first);
+    expect(db.prepare('SELECT count(*) FROM schema_migrations').pluck().get()).toBe(MIGRATIONS.length);
+  });
+
+  it('runs only the new migration when the list grows', () => {
+    const db = new Database(':memory:');
+    let runs = 0;
+    const a: Migration = { id: 'test-001', up: (d) => d.exec('CREATE TABLE a (x)') };
+    const b: Migration = { id: 'test-002', up: (d) => { runs++; d.exec('CREATE TABLE b (x)'); } };
+    migrate(db, [a]);
+    migrate(db, [a, b]);
+    migrate(db, [a, b]);
+    expect(runs).toBe(1);
+    expect(tables(db)).toEqual(['a', 'b', 'schema_migrations']);
+  });
+
+  it('a failing migration leaves neither its tables nor its row', () => {
+    const db = new Database(':memory:');
+    const bad: Migration = { id: 'test-bad', up: (d) => { d.exec('CREATE TABLE half (x)'); throw new Error('boom'); } };
+    expect(() => migrate(db, [bad])).toThrow('boom');
+    expect(tables(db)).toEqual(['schema_migrations']);
+    expect(db.prepare('SELECT count(*) FROM schema_migrations').pluck().get()).toBe(0);
+  });
+
+  it('refuses two migrations with one id', () => {
+    const db = new Database(':memory:');
+    const m: Migration = { id: 'dup', up: () => {} };
+    expect(() => migrate(db, [m, m])).toThrow(expect.objectContaining({ code: 'MIGRATION_DUPLICATE' }));
+  });
+});
+
+describe('openDatabase', () => {
+  it('creates the parent directory, WAL, no automatic checkpoint, foreign keys on', () => {
+    const path = join(tmp(), 'deep', 'er', 'gate.db');
+    const db = openDatabase({ path, synchronous: 'normal' });
+    expect(existsSync(path)).toBe(true);
+    expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
+    expect(db.pragma('synchronous', { simple: true })).toBe(1); // NORMAL
+    expect(db.pragma('wal_autocheckpoint', { simple: true })).toBe(0);
+    expect(db.pragma('foreign_keys', { simple: true })).toBe(1);
+    db.close();
+  });
+
+  it('synchronous FULL when configured, and reopening migrates nothing twice', () => {
+    const path = join(tmp(), 'gate.db');
+    openDatabase({ path, synchronous: 'normal' }).close();
+    const db = openDatabase({ path, synchronous: 'full' });
+    expect(db.pragma('synchronous', { simple: true })).toBe(2); // FULL
+    expect(db.prepare('SELECT count(*) FROM schema_migrations').pluck().get()).toBe(MIGRATIONS.length);
+    db.close();
+  });
+
+  it('accepts :memory: for tests', () => {
+    const db = openDatabase({ path: ':memory:', synchronous: 'normal' });
+    expect(tables(db)).toContain('journal');
+    db.close();
+  });
+});
+
+describe('openDatabaseReadOnly', () => {
+  it('DB_NOT_FOUND for a missing file, and does not create it', () => {
+    const path = join(tmp(), 'nope.db');
+    expect(() => openDatabaseReadOnly(path)).toThrow(expect.objectContaining({ code: 'DB_NOT_FOUND' }));
+    expect(existsSync(path)).toBe(false);
+  });
+
+  it('DB_UNREADABLE for a file that is not SQLite', async () => {
+    const path = join(tmp(), 'junk.db');
+    (await import('node:fs')).writeFileSync(path, 'this is not a database, just text that is long enough'.repeat(20));
+    const err = (() => {
+      try {
+        openDatabaseReadOnly(path);
+      } catch (e) {
+        return e;
+      }
+    })();
+    expect(err).toBeInstanceOf(StoreError);
+    expect((err as StoreError).code).toBe('DB_UNREADABLE');
+  });
+
+  it('cannot write', () => {
+    const path = join(tmp(), 'gate.db');
+    openDatabase({ path, synchronous: 'normal' }).close();
+    const ro = openDatabaseReadOnly(path);
+    expect(() => ro.prepare("INSERT INTO settings (key, value) VALUES ('a', '1')").run()).toThrow(/readonly/i);
+    ro.close();
+  });
+});
