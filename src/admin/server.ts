@@ -5,7 +5,7 @@
  */
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
 import fastifyCookie from '@fastify/cookie';
 import fastifyMultipart from '@fastify/multipart';
 import fastifyStatic from '@fastify/static';
@@ -71,7 +71,7 @@ export async function buildAdminServer(deps: AdminDeps): Promise<FastifyInstance
   const app: FastifyInstance = Fastify({
     loggerInstance: deps.log.child({ component: 'admin' }) as FastifyBaseLogger,
     // One line per event worth knowing: sign-ins, changes, errors — not every GET.
-    disableRequestLogging: true,
+    logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: 64 * 1024,
     trustProxy: false,
   });
