@@ -218,6 +218,7 @@ export class NfcReader extends EventEmitter<ReaderEventMap> implements Credentia
 
   private async readCard(device: NfcDevice, at: number): Promise<void> {
     const result = await readUid((apdu, max) => device.transmit(apdu, max), this.cardTimeoutMs);
+    if (!this.running) return;
     if (!result.ok) {
       this.reject(result.reason);
       return;

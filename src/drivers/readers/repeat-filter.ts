@@ -18,11 +18,6 @@ export class RepeatFilter {
     return last === undefined || at - last >= this.windowMs;
   }
 
-  /** Forget everything (a reader reconnected: its next read is a tap). */
-  clear(): void {
-    this.lastSeen.clear();
-  }
-
   private prune(now: number): void {
     for (const [key, at] of this.lastSeen) if (now - at >= this.windowMs) this.lastSeen.delete(key);
   }
