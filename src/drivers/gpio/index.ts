@@ -90,6 +90,7 @@ export function buildGpio(cfg: GpioConfig, deps: GpioDeps): GpioSet {
     outputs: stripUndefined({ ...relays, ...indicators }),
     inputs: stripUndefined(inputs),
     async start() {
+      if (started.length) return; // already running
       trace?.open();
       if (cfg.backend === 'onoff') await ctx.prepare(); // chip and onoff before any line
       try {

@@ -1,4 +1,4 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { buildGpio, FakeGpioChip, findMainChip, GpioError } from '../../../src/drivers/gpio/index.js';
@@ -84,5 +84,16 @@ describe('buildGpio uses the resolved numbers', () => {
     const bad = buildGpio(cfg(tree([{ base: 504, ngpio: 8, label: 'raspberrypi-exp-gpio' }])), { log: silentLogger(), onoff: none.Gpio });
     await expect(bad.start()).rejects.toMatchObject({ code: 'GPIO_NO_CHIP' });
     expect(none.recording).toEqual([]);
+  });
+});
+
+describe('the real onoff class', () => {
+  // Only where this machine has no sysfs GPIO: the export write must fail, not toggle a real line.
+  it.skipIf(existsSync('/sys/class/gpio'))('is loaded when no fake is injected, and its errno becomes GPIO_ACCESS', async () => {
+    const cfg = configSchema.shape.gpio.parse({ backend: 'onoff', sysfsRoot: tree(PI4_6_6), relays: { entry: { line: 17 } } });
+    const err = await buildGpio(cfg, { log: silentLogger() }).start().catch((e: unknown) => e);
+    // onoff itself writes /sys/class/gpio/export, which is absent here.
+    expect(err).toMatchObject({ code: 'GPIO_ACCESS', cause: expect.objectContaining({ code: 'ENOENT' }) });
+    expect((err as Error).message).toMatch(/"entry" \(BCM 17, sysfs 529\): ENOENT/);
   });
 });
