@@ -210,14 +210,16 @@ export class NfcReader extends EventEmitter<ReaderEventMap> implements Credentia
     }) as typeof device.emit;
     device.on('card', () => {
       clearConnectTimer();
-      void this.readCard(device, this.clock());
+      void this.readCard(device);
     });
     device.on('card.off', clearConnectTimer);
     device.once('end', clearConnectTimer);
   }
 
-  private async readCard(device: NfcDevice, at: number): Promise<void> {
+  private async readCard(device: NfcDevice): Promise<void> {
     const result = await readUid((apdu, max) => device.transmit(apdu, max), this.cardTimeoutMs);
+    // `at` is when the UID bytes arrived (the GET DATA answer), as for a serial line.
+    const at = this.clock();
     if (!this.running) return;
     if (!result.ok) {
       this.reject(result.reason);
