@@ -132,6 +132,7 @@ describe('NfcReader (fake nfc-pcsc)', () => {
     await s.reader.start();
     const d = s.attach();
     d.tap();
+    await flush();
     s.setNow(100);
     d.lift();
     s.setNow(150);
