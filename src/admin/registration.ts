@@ -75,14 +75,18 @@ export interface RegistrationResult {
   seq: number;
 }
 
+/** Checked before the photo is decoded: a bad form costs no image work. */
+export function parseRegistration(fields: Record<string, string>): RegistrationForm {
+  return parse(registrationForm, fields);
+}
+
 export function registerVisitor(
   deps: AdminDeps,
   visitors: VisitorStore,
-  fields: Record<string, string>,
+  form: RegistrationForm,
   photo: Buffer,
   operator: string,
 ): RegistrationResult {
-  const form = parse(registrationForm, fields);
   const { store, gate, clock } = deps;
   const now = clock();
   const number = form.idNumber.toUpperCase();

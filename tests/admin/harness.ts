@@ -30,6 +30,7 @@ export const ID_HASH_KEY = Buffer.alloc(32, 7);
 export const VALID_ID = '11010519491231002X';
 export const VALID_ID_2 = '440524198001010013';
 export const VALID_ID_3 = '320102199003071239';
+export const VALID_ID_4 = '440301198506150024';
 export const BAD_ID = '110105194912310020';
 export const PASSWORDS = { admin: 'admin-password-1', guard: 'guard-password-1' };
 
@@ -180,10 +181,10 @@ export function call(h: Harness, s: Session, method: string, url: string, payloa
 }
 
 /** Wait until `fn` returns something truthy (the sim reader parses on the next turns). */
-export async function until<T>(fn: () => T | undefined | false, timeoutMs = 3_000): Promise<T> {
+export async function until<T>(fn: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 3_000): Promise<T> {
   const start = Date.now();
   for (;;) {
-    const v = fn();
+    const v = await fn();
     if (v) return v;
     if (Date.now() - start > timeoutMs) throw new Error('condition not met in time');
     await new Promise((r) => setTimeout(r, 10));

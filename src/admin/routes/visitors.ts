@@ -10,7 +10,7 @@ import { z } from 'zod';
 import type { AdminContext } from '../server.js';
 import { AdminError, badInput, notFound } from '../errors.js';
 import { processPhoto } from '../photo.js';
-import { registerVisitor, registrationMessage } from '../registration.js';
+import { parseRegistration, registerVisitor, registrationMessage } from '../registration.js';
 import { opaqueId, parse } from '../validate.js';
 import { photoUrl } from '../live-view.js';
 import type { VisitorRecord } from '../../store/visitors.js';
@@ -57,9 +57,10 @@ export function visitorRoutes(app: FastifyInstance, ctx: AdminContext): void {
         if (typeof part.value === 'string') fields[part.fieldname] = part.value;
       }
     }
+    const form = parseRegistration(fields);
     if (!upload || upload.length === 0) throw badInput('a photo is required', 'PHOTO_REQUIRED');
     const photo = await processPhoto(upload);
-    const result = registerVisitor(deps, visitors, fields, photo, req.session!.account);
+    const result = registerVisitor(deps, visitors, form, photo, req.session!.account);
     return reply.code(201).send(result);
   });
 
