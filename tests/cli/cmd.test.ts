@@ -1,0 +1,93 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadPublicKey } from '../../src/sync/protocol/keys.js';
+import { commandSchema, type CommandMsg } from '../../src/sync/protocol/schemas.js';
+import { gateTopics } from '../../src/sync/protocol/topics.js';
+import { startMosquitto, type Mosquitto } from '../helpers/mosquitto.js';
+import { gatectl, tempDir } from './capture.js';
+import { opened, Wire } from './wire.js';
+
+let broker: Mosquitto;
+const tmp = tempDir();
+let keyFile: string;
+let gate: Wire;
+const received: CommandMsg[] = [];
+const t = gateTopics('s1', 'g1');
+
+beforeAll(async () => {
+  broker = await startMosquitto();
+  await gatectl(['keygen', '--kid', 'c1', '--out', tmp.dir]);
+  keyFile = join(tmp.dir, 'c1.key.pem');
+  const pub = loadPublicKey(readFileSync(join(tmp.dir, 'c1.pub.pem'), 'utf8'));
+  // Gate g1 answers like protocol v1: result on the response topic, correlation data echoed.
+  gate = await Wire.connect(broker.url);
+  gate.client.on('message', (topic, payload, packet) => {
+    if (topic !== t.cmd) return;
+    const cmd = commandSchema.parse(opened(payload, 'c1', pub).body);
+    received.push(cmd);
+    const result =
+      cmd.type === 'open' ? { id: cmd.id, ok: false, error: { code: 'LOCKDOWN', message: 'gate is in lockdown' } } : { id: cmd.id, ok: true, result: { type: cmd.type } };
+    void gate.client.publishAsync(packet.properties!.responseTopic!, JSON.stringify(result), {
+      qos: 1,
+      properties: { correlationData: packet.properties!.correlationData! },
+    });
+  });
+  await gate.sub(t.cmd);
+});
+afterAll(async () => {
+  await gate?.close();
+  await broker?.stop();
+  tmp.cleanup();
+});
+
+const cmd = (...args: string[]) => gatectl(['cmd', ...args, '--site', 's1', '--url', broker.url, '--key-file', keyFile]);
+
+describe('gatectl cmd', () => {
+  it('sends a signed ping with id, issuedAt, expiresAt and prints the gate result', async () => {
+    const before = Date.now();
+    const r = await cmd('ping', '--gate', 'g1', '--ttl', '30');
+    expect(r.code).toBe(0);
+    const sent = received.at(-1)!;
+    expect(JSON.parse(r.out)).toEqual({ id: sent.id, ok: true, result: { type: 'ping' } });
+    expect(Date.parse(sent.issuedAt)).toBeGreaterThanOrEqual(before - 1000);
+    expect(Date.parse(sent.expiresAt) - Date.parse(sent.issuedAt)).toBe(30_000);
+  });
+
+  it('sends set-mode, replay and purge-person with their fields', async () => {
+    expect((await cmd('set-mode', '--gate', 'g1', '--mode', 'lockdown', '--reason', 'drill', '--operator', 'ops1')).code).toBe(0);
+    expect(received.at(-1)).toMatchObject({ type: 'set-mode', mode: 'lockdown', reason: 'drill', operator: 'ops1' });
+    expect((await cmd('replay', '--gate', 'g1', '--from', '5', '--to', '9')).code).toBe(0);
+    expect(received.at(-1)).toMatchObject({ type: 'replay', fromSeq: 5, toSeq: 9 });
+    expect((await cmd('purge-person', '--gate', 'g1', '--person', 'v42')).code).toBe(0);
+    expect(received.at(-1)).toMatchObject({ type: 'purge-person', personId: 'v42' });
+  });
+
+  it('exits 1 and says why when the gate refuses', async () => {
+    const r = await cmd('open', '--gate', 'g1', '--direction', 'in', '--reason', 'delivery');
+    expect(r.code).toBe(1);
+    expect(JSON.parse(r.out)).toMatchObject({ ok: false, error: { code: 'LOCKDOWN' } });
+    expect(r.err).toMatch(/gate g1 refused: LOCKDOWN/);
+  });
+
+  it('exits 3 when no result comes in time', async () => {
+    const r = await cmd('ping', '--gate', 'g2', '--timeout', '1');
+    expect(r.code).toBe(3);
+    expect(r.err).toMatch(/CMD_TIMEOUT: no result from gate g2 within 1 s/);
+  });
+
+  it('refuses bad arguments before touching the broker', async () => {
+    const n = received.length;
+    const bad = [
+      await cmd('reboot', '--gate', 'g1'),
+      await cmd('set-mode', '--gate', 'g1', '--mode', 'party', '--reason', 'x'),
+      await cmd('replay', '--gate', 'g1'),
+      await cmd('ping', '--gate', 'g/1'),
+      await cmd('ping', '--gate', 'g1', '--colour', 'red'),
+    ];
+    expect(bad.map((b) => b.code)).toEqual([2, 2, 2, 2, 2]);
+    expect(bad[1]!.err).toMatch(/--mode: expected one of normal, lockdown, emergency/);
+    expect(bad[4]!.err).toMatch(/Unknown option '--colour'/);
+    expect(received.length).toBe(n);
+  });
+});
