@@ -22,6 +22,7 @@ import { Gate } from './controller/gate.js';
 import { idKey } from './controller/credential.js';
 import { loadOrCreateGateKey, parsePublicKey } from './gate-key.js';
 import { SdNotify } from './sd-notify.js';
+import { Health } from './health.js';
 import { VERSION } from './version.js';
 import * as sim from './simulation.js';
 import { optionalServices } from './services.js';
@@ -160,7 +161,8 @@ export async function main(argv = process.argv.slice(2)): Promise<void> {
   ];
 
   const shutdown = async (): Promise<void> => {
-    notify.stopping();
+    void notify.stopping();
+    notify.stop();
     await lifecycle.stopAll();
     store.close();
     log.info('stopped');
@@ -176,8 +178,15 @@ export async function main(argv = process.argv.slice(2)): Promise<void> {
     await shutdown();
     process.exit(1);
   }
-  notify.ready();
-  notify.startWatchdog(() => readers.every((r) => r.type === 'sim' || r.connected || true));
+  const health = new Health({ clock, readerGraceMs: 5 * 60_000, maxLoopDelayMs: 5_000 });
+  health.start(gate.status().readers);
+  gate.on('reader', (state) => health.reader(state));
+  void notify.ready();
+  notify.startWatchdog(() => {
+    const h = health.check();
+    if (!h.healthy) log.error({ why: h.why }, 'unhealthy: withholding the watchdog ping');
+    return h.healthy;
+  });
   log.info({ gate: config.gate.id, site: config.gate.site, simulation, version: VERSION }, 'ready');
 }
 

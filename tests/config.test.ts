@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -79,8 +79,13 @@ describe('config', () => {
     expect(() => loadConfigFile(join(dir, 'none.yaml'))).toThrow(/cannot read config/);
   });
 
-  it('accepts the shipped example config', () => {
-    const cfg = loadConfigFile(new URL('../config/config.example.yaml', import.meta.url).pathname);
+  it('accepts the shipped example config once its key placeholder is filled, and refuses it before', () => {
+    const example = new URL('../config/config.example.yaml', import.meta.url).pathname;
+    expect(() => loadConfigFile(example)).toThrow(/privacy\.idHashKey/);
+    const dir = mkdtempSync(join(tmpdir(), 'gc-config-'));
+    const filled = join(dir, 'config.yaml');
+    writeFileSync(filled, readFileSync(example, 'utf8').replace('REPLACE_WITH_64_HEX_CHARACTERS', 'ab'.repeat(32)));
+    const cfg = loadConfigFile(filled);
     expect(cfg.gpio.backend).toBe('onoff');
     expect(cfg.readers.length).toBeGreaterThan(0);
   });

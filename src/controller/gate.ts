@@ -191,8 +191,10 @@ export class Gate extends EventEmitter<GateEventMap> implements GateControl {
       }, atMs, { key: visitor.key, escortedBy: record.personId, skipRelay: true });
       passages = 2;
     }
+    // Entries are counted only where a limit can apply: one less page written per tap otherwise.
+    const counted = record?.maxEntries !== undefined || cred.kind === 'pass';
     return this.commitAccess(readerId, direction, cred.display, presenceId, decision, atMs, {
-      key: cred.key,
+      key: counted ? cred.key : undefined,
       passages,
     });
   }
