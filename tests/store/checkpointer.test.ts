@@ -1,0 +1,96 @@
+import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { silentLogger } from '../../src/log.js';
+import { WalCheckpointer, type CheckpointResult } from '../../src/store/checkpointer.js';
+import { openStore, type Store } from '../../src/store/index.js';
+
+const dirs: string[] = [];
+const stores: Store[] = [];
+const checkpointers: WalCheckpointer[] = [];
+afterEach(async () => {
+  for (const c of checkpointers.splice(0)) await c.stop();
+  for (const s of stores.splice(0)) s.close();
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+
+function setup() {
+  const dir = mkdtempSync(join(tmpdir(), 'store-ckpt-'));
+  dirs.push(dir);
+  const path = join(dir, 'gate.db');
+  const store = openStore({ path, synchronous: 'normal', gateId: 'g1' });
+  stores.push(store);
+  return { path, store, wal: `${path}-wal` };
+}
+
+const walSize = (wal: string) => (existsSync(wal) ? statSync(wal).size : 0);
+
+async function until(cond: () => boolean, ms: number): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`condition not met within ${ms} ms`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+function activity(store: Store, n: number): void {
+  const tx = store.db.transaction(() => {
+    for (let i = 0; i < n; i++) {
+      store.journal.append({ type: 'access', reader: 'entry', direction: 'in', credential: 'card:****0001', personId: `p${i}`, granted: true, reason: 'GRANTED', pad: 'x'.repeat(200) }, Date.now());
+    }
+  }).immediate; // a deferred one would get SQLITE_BUSY_SNAPSHOT when a TRUNCATE lands between its read and its write
+  // Many small commits, like the gate: each adds frames to the WAL.
+  for (let i = 0; i < 50; i++) tx();
+}
+
+describe('WalCheckpointer', () => {
+  it('without it the WAL only grows (no automatic checkpoint in commits)', () => {
+    const { store, wal } = setup();
+    activity(store, 40);
+    const a = walSize(wal);
+    activity(store, 40);
+    expect(walSize(wal)).toBeGreaterThan(a);
+  });
+
+  it('checkpoints in its worker and truncates a big WAL; the data stays readable', async () => {
+    const { path, store, wal } = setup();
+    activity(store, 40);
+    const grown = walSize(wal);
+    expect(grown).toBeGreaterThan(256 * 1024);
+
+    const results: CheckpointResult[] = [];
+    const c = new WalCheckpointer({ path, intervalMs: 100, truncateBytes: 64 * 1024, log: silentLogger(), onCheckpoint: (r) => results.push(r) });
+    checkpointers.push(c);
+    await c.start();
+    // The result message trails the truncation itself: wait for both.
+    await until(() => results.some((r) => r.mode === 'TRUNCATE' && r.busy === 0), 10_000);
+    expect(walSize(wal)).toBeLessThan(grown / 4);
+    expect(store.journal.lastSeq()).toBe(2000);
+
+    // More activity while it runs: it keeps the WAL small, every commit lands.
+    activity(store, 40);
+    await until(() => walSize(wal) < 64 * 1024, 10_000);
+    expect(store.journal.lastSeq()).toBe(4000);
+    await c.stop();
+    expect(store.journal.lastSeq()).toBe(4000);
+  });
+
+  it('starts and stops, twice in a row, and stop() is harmless when not started', async () => {
+    const { path } = setup();
+    const c = new WalCheckpointer({ path, intervalMs: 50, log: silentLogger() });
+    await c.stop();
+    await c.start();
+    await c.stop();
+    await c.start();
+    await c.stop();
+  });
+
+  it('start() fails with a code when the database is missing', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'store-ckpt-'));
+    dirs.push(dir);
+    const c = new WalCheckpointer({ path: join(dir, 'missing.db'), log: silentLogger() });
+    await expect(c.start()).rejects.toMatchObject({ code: 'CHECKPOINTER_FAILED' });
+    expect(existsSync(join(dir, 'missing.db'))).toBe(false);
+  });
+});
