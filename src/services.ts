@@ -1,6 +1,8 @@
 /**
  * The optional services main.ts starts after the gate: MQTT sync (when
  * `mqtt` is configured) and the admin page (when `admin.listen` is set).
+ * Each is imported only when configured, so a gate without them starts
+ * without loading fastify, sharp or mqtt.
  */
 import type { Config } from './config.js';
 import type { Logger } from './log.js';
@@ -9,6 +11,8 @@ import type { Store } from './store/index.js';
 import type { Gate } from './controller/gate.js';
 import type { GateKey } from './gate-key.js';
 import type { Clock } from './drivers/types.js';
+import { RegistrationOutbox } from './store/registrations.js';
+import { signPass } from './controller/pass.js';
 
 export interface ServiceDeps {
   config: Config;
@@ -21,6 +25,28 @@ export interface ServiceDeps {
   clock: Clock;
 }
 
-export async function optionalServices(_deps: ServiceDeps): Promise<Component[]> {
-  return [];
+export async function optionalServices(deps: ServiceDeps): Promise<Component[]> {
+  const { config, store, gate, log, clock } = deps;
+  const components: Component[] = [];
+  const registrations = new RegistrationOutbox(store.db, clock);
+
+  if (config.admin.listen) {
+    const { AdminService } = await import('./admin/service.js');
+    const admin = new AdminService(
+      {
+        gate,
+        store,
+        // The admin page's registration shape is a closed interface; the outbox takes any extra fields.
+        registrations: { add: (reg) => registrations.add({ ...reg, person: { ...reg.person } }) },
+        passSigner: { sign: (body) => signPass(body, deps.gateKey.privateKey) },
+        idHashKey: deps.idHashKey,
+        dataDir: deps.dataDir,
+        log: log.child({ c: 'admin' }),
+        clock,
+      },
+      { listen: config.admin.listen, visitorDays: config.privacy.retention.visitorDays },
+    );
+    components.push({ name: 'admin', start: () => admin.start(), stop: () => admin.stop() });
+  }
+  return components;
 }
