@@ -51,7 +51,8 @@ export function parseListen(listen: string): { host: string; port: number } {
   if (i <= 0 || !Number.isInteger(port) || port < 0 || port > 65535) {
     throw Object.assign(new Error(`admin.listen: expected "host:port", got "${listen}"`), { code: 'BAD_LISTEN' });
   }
-  return { host: listen.slice(0, i), port };
+  // "[::1]:8080": the brackets belong to the URL form, not to the address.
+  return { host: listen.slice(0, i).replace(/^\[(.*)\]$/, '$1'), port };
 }
 
 export class AdminService implements Lifecycle {

@@ -1,0 +1,108 @@
+/** Journal search (filters, paging, injection-proof) and CSV export. */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { addAccount, call, login, makeHarness, PASSWORDS, until, type Harness, type Session } from './harness.js';
+
+describe('journal search and export', () => {
+  let h: Harness;
+  let guard: Session;
+
+  beforeAll(async () => {
+    h = await makeHarness();
+    await addAccount(h, 'guard1', 'guard', PASSWORDS.guard);
+    guard = await login(h, 'guard1', PASSWORDS.guard);
+    h.store.whitelist.upsert(
+      {
+        people: [{ id: 'p-staff', kind: 'staff', name: 'Zhang San' }, { id: 'p-o\'brien', kind: 'staff', name: "O'Brien 100%_" }],
+        credentials: [
+          { key: 'card:04A1B2C3', personId: 'p-staff', status: 'active' },
+          { key: 'card:0A0B0C0D', personId: "p-o'brien", status: 'active' },
+        ],
+      },
+      'central',
+    );
+    const before = h.store.journal.lastSeq();
+    for (const [reader, uid] of [['entry', '04A1B2C3'], ['exit', '04A1B2C3'], ['entry', 'FFFFFFFF'], ['entry', '0A0B0C0D'], ['entry', '04A1B2C3']] as const) {
+      const n = h.events().length;
+      h.type(reader, uid);
+      await until(() => h.events().length > n);
+    }
+    await until(() => h.events().filter((e) => e.seq > before && e.type === 'access').length === 5);
+    // A manual-open note that a spreadsheet would run as a formula.
+    h.gate.manualOpen('in', '=HYPERLINK("http://evil")', { operator: 'guard1', source: 'admin' });
+  });
+  afterAll(async () => h.close());
+
+  const search = (body: object) => call(h, guard, 'POST', '/api/journal/search', body);
+
+  it('filters by type, reason, direction and person (id or part of a name)', async () => {
+    const denied = (await search({ type: 'access', reason: 'UNKNOWN_CREDENTIAL' })).json();
+    expect(denied.total).toBe(1);
+    expect(denied.events[0]).toMatchObject({ credential: 'card:****FFFF', granted: false });
+
+    const out = (await search({ type: 'access', direction: 'out' })).json();
+    expect(out.total).toBe(1);
+    expect(out.events[0]).toMatchObject({ personId: 'p-staff', direction: 'out', name: 'Zhang San' });
+
+    expect((await search({ type: 'access', person: 'p-staff' })).json().total).toBe(3);
+    expect((await search({ type: 'access', person: 'hang S' })).json().total).toBe(3);
+    // LIKE wildcards and quotes in the input are literal.
+    expect((await search({ type: 'access', person: "O'Brien 100%_" })).json().total).toBe(1);
+    expect((await search({ type: 'access', person: 'Zh%San' })).json().total).toBe(0);
+    expect((await search({ type: 'access', person: 'Zhang_San' })).json().total).toBe(0);
+    expect((await search({ type: 'access', person: '0%_' })).json().total).toBe(1);
+  });
+
+  it('search input never reaches SQL as SQL', async () => {
+    const total = h.store.journal.lastSeq();
+    for (const person of ["' OR 1=1 --", "x'); DROP TABLE journal; --", '" OR ""="']) {
+      const res = await search({ person });
+      expect(res.statusCode).toBe(200);
+      expect(res.json().total).toBe(0);
+    }
+    expect(h.store.journal.lastSeq()).toBe(total);
+    expect((await search({})).json().total).toBe(total);
+  });
+
+  it('filters by time and pages newest first', async () => {
+    const all = (await search({ pageSize: 3 })).json();
+    expect(all.total).toBe(h.store.journal.lastSeq());
+    expect(all.events.map((e: { seq: number }) => e.seq)).toEqual([all.total, all.total - 1, all.total - 2]);
+    const p2 = (await search({ pageSize: 3, page: 2 })).json();
+    expect(p2.events[0].seq).toBe(all.total - 3);
+
+    const future = new Date(Date.now() + 3600_000).toISOString();
+    expect((await search({ from: future })).json().total).toBe(0);
+    expect((await search({ to: future })).json().total).toBe(all.total);
+    expect((await search({ from: '', to: '', type: '', reason: '', direction: '', person: '' })).json().total).toBe(all.total);
+  });
+
+  it('bad filters are 400 naming the field', async () => {
+    for (const [body, field] of [
+      [{ reason: 'MAYBE' }, 'reason'],
+      [{ type: 'coffee' }, 'type'],
+      [{ direction: 'sideways' }, 'direction'],
+      [{ from: 'yesterday-ish' }, 'from'],
+      [{ pageSize: 10_000 }, 'pageSize'],
+      [{ page: 0 }, 'page'],
+      [{ person: 'x'.repeat(101) }, 'person'],
+    ] as const) {
+      const res = await search(body);
+      expect(res.statusCode, field).toBe(400);
+      expect(res.json().error).toMatchObject({ code: 'BAD_INPUT', fields: [field] });
+    }
+  });
+
+  it('exports CSV: BOM, header, one line per event, formulas defused', async () => {
+    const res = await call(h, guard, 'POST', '/api/journal/export', { type: 'access' });
+    expect(res.statusCode).toBe(200);
+    expect(res.headers['content-type']).toBe('text/csv; charset=utf-8');
+    expect(res.headers['content-disposition']).toBe('attachment; filename="journal-g1.csv"');
+    const lines = res.body.split('\r\n').filter(Boolean);
+    expect(lines[0]).toBe('\uFEFFseq,ts,type,reader,direction,credential,personId,granted,reason,operator,hash');
+    expect(lines).toHaveLength(1 + 5);
+    expect(lines[1]).toMatch(/^\d+,\d{4}-.*,access,entry,in,card:\*\*\*\*B2C3,p-staff,true,GRANTED,,[0-9a-f]{64}$/);
+
+    const manual = (await call(h, guard, 'POST', '/api/journal/export', { type: 'manual_open' })).body.split('\r\n')[1]!;
+    expect(manual).toContain(`"'=HYPERLINK(""http://evil"")"`);
+  });
+});
