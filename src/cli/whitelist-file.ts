@@ -8,51 +8,20 @@
 import { readFileSync } from 'node:fs';
 import { basename, extname } from 'node:path';
 import { idKey, isValidResidentId } from '../controller/credential.js';
-import { credentialSchema, personSchema, scheduleSchema, type CredentialMsg, type PersonMsg, type ScheduleMsg } from '../sync/protocol/schemas.js';
-import { describeZodError } from '../sync/protocol/schemas.js';
+import {
+  credentialSchema, describeZodError, personSchema, scheduleSchema, type CredentialMsg, type PersonMsg, type ScheduleMsg,
+} from '../sync/protocol/schemas.js';
 import { CliError } from './cli-error.js';
-import { parseCsv, CsvSyntaxError } from './csv.js';
+import { readPeopleCsv, readSchedulesCsv } from './whitelist-csv.js';
+import { RowErrors, type Located, type RawCredentialRow } from './whitelist-rows.js';
 import { topLevelElementLines } from './json-lines.js';
+
+export { RowErrors, type Located, type RawCredentialRow } from './whitelist-rows.js';
 
 export interface WhitelistData {
   people: PersonMsg[];
   credentials: CredentialMsg[];
   schedules: ScheduleMsg[];
-}
-
-/** One raw credential as written in the file, before normalization. */
-export interface RawCredentialRow {
-  personId: string;
-  card?: string;
-  idNumber?: string;
-  passId?: string;
-  key?: string;
-  status?: string;
-  validFrom?: string;
-  validTo?: string;
-  maxEntries?: number | string;
-  scheduleId?: string;
-}
-
-export class RowErrors {
-  readonly list: string[] = [];
-  constructor(private readonly file: string) {}
-  add(line: number | undefined, field: string, message: string, file = this.file): void {
-    this.list.push(`${file}:${line ?? '?'}: ${field}: ${message}`);
-  }
-  throwIfAny(): void {
-    if (this.list.length === 0) return;
-    const shown = this.list.slice(0, 20);
-    const more = this.list.length > shown.length ? `\n  … and ${this.list.length - shown.length} more` : '';
-    throw new CliError('WHITELIST_INVALID', `whitelist not published, ${this.list.length} error(s):\n  ${shown.join('\n  ')}${more}`);
-  }
-}
-
-export interface Located<T> {
-  line: number | undefined;
-  value: T;
-  /** When the row comes from another file than the main one (schedules CSV). */
-  file?: string;
 }
 
 export interface ReadOptions {
@@ -126,95 +95,6 @@ function readJson(text: string, name: string) {
     creds: pick<RawCredentialRow>('credentials'),
     schedules: pick<Record<string, unknown>>('schedules'),
   };
-}
-
-const PEOPLE_COLUMNS = ['personId', 'kind', 'name', 'hostId', 'escort', 'cards', 'idNumber', 'passId', 'status', 'validFrom', 'validTo', 'maxEntries', 'scheduleId'] as const;
-
-function csvTable(text: string, name: string, required: readonly string[], known: readonly string[]) {
-  let records;
-  try {
-    records = parseCsv(text);
-  } catch (e) {
-    if (e instanceof CsvSyntaxError) throw new CliError('WHITELIST_INVALID', `${name}:${e.line}: ${e.message}`);
-    throw e;
-  }
-  const [header, ...rows] = records;
-  if (!header) throw new CliError('WHITELIST_INVALID', `${name}: empty file (expected a header line: ${known.join(',')})`);
-  const cols = header.fields.map((h) => h.trim());
-  const byLower = new Map(known.map((k) => [k.toLowerCase(), k]));
-  const keys = cols.map((c, i) => {
-    const k = byLower.get(c.toLowerCase());
-    if (!k) throw new CliError('WHITELIST_INVALID', `${name}:${header.line}: column ${i + 1} "${c}" is unknown (known: ${known.join(', ')})`);
-    return k;
-  });
-  for (const r of required) {
-    if (!keys.includes(r)) throw new CliError('WHITELIST_INVALID', `${name}:${header.line}: missing column "${r}"`);
-  }
-  return rows.map((r) => {
-    const row: Record<string, string> = {};
-    keys.forEach((k, i) => {
-      const v = (r.fields[i] ?? '').trim();
-      if (v !== '') row[k] = v;
-    });
-    return { line: r.line, row, extra: r.fields.length > keys.length };
-  });
-}
-
-function readPeopleCsv(text: string, name: string, errors: RowErrors) {
-  const people: Located<Record<string, unknown>>[] = [];
-  const creds: Located<RawCredentialRow>[] = [];
-  for (const { line, row, extra } of csvTable(text, name, ['personId', 'kind', 'name'], PEOPLE_COLUMNS)) {
-    if (extra) errors.add(line, '(row)', 'more fields than header columns (a comma inside an unquoted field?)');
-    const escort = row.escort === undefined ? undefined : parseBool(row.escort);
-    if (escort === null) errors.add(line, 'escort', `expected true/false/yes/no/1/0, got "${row.escort}"`);
-    people.push({
-      line,
-      value: { id: row.personId, kind: row.kind, name: row.name, hostId: row.hostId, ...(escort !== undefined && escort !== null ? { escort } : {}) },
-    });
-    const shared = { personId: row.personId ?? '', status: row.status, validFrom: row.validFrom, validTo: row.validTo, maxEntries: row.maxEntries, scheduleId: row.scheduleId };
-    for (const card of (row.cards ?? '').split(/[;|]/).map((c) => c.trim()).filter(Boolean)) creds.push({ line, value: { ...shared, card } });
-    if (row.idNumber) creds.push({ line, value: { ...shared, idNumber: row.idNumber } });
-    if (row.passId) creds.push({ line, value: { ...shared, passId: row.passId } });
-  }
-  return { people, creds };
-}
-
-function parseBool(v: string): boolean | null {
-  const s = v.toLowerCase();
-  if (['true', 'yes', 'y', '1'].includes(s)) return true;
-  if (['false', 'no', 'n', '0'].includes(s)) return false;
-  return null;
-}
-
-/** Schedules CSV: one window per row; rows with the same id add windows. */
-function readSchedulesCsv(text: string, file: string, errors: RowErrors): Located<Record<string, unknown>>[] {
-  const byId = new Map<string, Located<{ id: string; windows: unknown[]; holidays: string[] }>>();
-  for (const { line, row } of csvTable(text, file, ['id'], ['id', 'days', 'from', 'to', 'holidays'])) {
-    const id = row.id ?? '';
-    let s = byId.get(id);
-    if (!s) byId.set(id, (s = { line, file, value: { id, windows: [], holidays: [] } }));
-    if (row.days || row.from || row.to) {
-      const days = parseDays(row.days ?? '');
-      if (!days) errors.add(line, 'days', `expected day numbers 1-7 (Monday = 1) like "1-5" or "6;7", got "${row.days ?? ''}"`);
-      else s.value.windows.push({ days, from: row.from, to: row.to });
-    }
-    for (const h of (row.holidays ?? '').split(/[;|\s]+/).filter(Boolean)) s.value.holidays.push(h);
-  }
-  errors.throwIfAny();
-  return [...byId.values()];
-}
-
-function parseDays(v: string): number[] | undefined {
-  const out = new Set<number>();
-  for (const part of v.split(/[;|\s]+/).filter(Boolean)) {
-    const m = /^([1-7])(?:-([1-7]))?$/.exec(part);
-    if (!m) return undefined;
-    const a = Number(m[1]);
-    const b = Number(m[2] ?? m[1]);
-    if (b < a) return undefined;
-    for (let d = a; d <= b; d++) out.add(d);
-  }
-  return out.size ? [...out].sort() : undefined;
 }
 
 function normalize(
