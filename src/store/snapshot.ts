@@ -275,3 +275,48 @@ export class SnapshotApplier {
     }
   }
 }
+
+/**
+ * Signed chunk bodies collected for a snapshot version, exact text as
+ * signed: the manifest hash covers these strings, and keeping them on disk
+ * means a restart mid-collection does not fetch them all again.
+ */
+export class SnapshotChunks {
+  private readonly sPut: Database.Statement;
+  private readonly sIndexes: Database.Statement;
+  private readonly sBody: Database.Statement;
+  private readonly sPrune: Database.Statement;
+  private readonly sDrop: Database.Statement;
+
+  constructor(db: Database.Database) {
+    this.sPut = db.prepare(
+      'INSERT INTO sync_wl_chunks (version, idx, body) VALUES (?, ?, ?) ON CONFLICT (version, idx) DO UPDATE SET body = excluded.body',
+    );
+    this.sIndexes = db.prepare('SELECT count(*) FROM sync_wl_chunks WHERE version = ? AND idx < ?').pluck();
+    this.sBody = db.prepare('SELECT body FROM sync_wl_chunks WHERE version = ? AND idx = ?').pluck();
+    this.sPrune = db.prepare('DELETE FROM sync_wl_chunks WHERE version <= ?');
+    this.sDrop = db.prepare('DELETE FROM sync_wl_chunks WHERE version = ?');
+  }
+
+  put(version: number, index: number, body: string): void {
+    this.sPut.run(version, index, body);
+  }
+
+  /** How many of indexes 0..chunks-1 are here. */
+  have(version: number, chunks: number): number {
+    return this.sIndexes.get(version, chunks) as number;
+  }
+
+  body(version: number, index: number): string | undefined {
+    return this.sBody.get(version, index) as string | undefined;
+  }
+
+  /** Forget every version up to and including `version`. */
+  prune(version: number): void {
+    this.sPrune.run(version);
+  }
+
+  drop(version: number): void {
+    this.sDrop.run(version);
+  }
+}

@@ -117,7 +117,8 @@ export const commandSchema = z.discriminatedUnion('type', [
 ]);
 
 export const commandResultSchema = z.object({
-  id,
+  /** Empty when the command could not be read (bad signature): the correlation data still matches it. */
+  id: z.string().max(MAX_ID),
   ok: z.boolean(),
   result: z.unknown().optional(),
   error: z.object({ code: z.string().min(1), message: z.string() }).optional(),

@@ -1,0 +1,181 @@
+/**
+ * The gate's one MQTT 5 connection: persistent session, TLS and password
+ * from config, last will, reconnect with back-off.
+ *
+ * MQTT.js's own reconnect runs at a fixed period and stops for good after a
+ * CONNACK refusal (reconnectOnConnackError is false), so it is off
+ * (reconnectPeriod 0) and this class schedules every reconnect itself:
+ * exponential back-off with jitter, and a slow retry after an auth refusal.
+ * Nothing here queues messages across a disconnect: the journal is the
+ * outbox (LIBRARIES.md), so publish() while offline fails at once.
+ */
+import { readFileSync } from 'node:fs';
+import { EventEmitter } from 'node:events';
+import mqtt, { type IClientOptions, type IPublishPacket, type MqttClient, type IConnackPacket } from 'mqtt';
+import type { Logger } from '../log.js';
+import type { MqttConfig } from '../config.js';
+
+export interface LinkWill {
+  topic: string;
+  payload: Buffer;
+}
+
+export interface LinkEvents {
+  /** Connected; `sessionPresent` false means subscriptions must be made again. */
+  up: [sessionPresent: boolean];
+  down: [];
+  message: [topic: string, payload: Buffer, packet: IPublishPacket];
+}
+
+export class LinkError extends Error {
+  constructor(
+    readonly code: 'OFFLINE' | 'PUBLISH_FAILED' | 'LINK_CLOSED',
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = 'LinkError';
+  }
+}
+
+/** CONNACK reason codes that mean "your credentials or client id are refused" (MQTT 5 §3.2.2.2, 3.1.1 rc 4/5). */
+const AUTH_REFUSED = new Set([4, 5, 133, 134, 135, 138, 140]);
+const BACKOFF_MIN_MS = 500;
+const BACKOFF_MAX_MS = 30_000;
+const AUTH_RETRY_MS = 5 * 60_000;
+
+export interface LinkOptions {
+  config: MqttConfig;
+  clientId: string;
+  will: LinkWill;
+  log: Logger;
+  /** Override the back-off bounds (tests). */
+  backoff?: { minMs?: number; maxMs?: number; authRetryMs?: number };
+}
+
+export class MqttLink extends EventEmitter<LinkEvents> {
+  private client: MqttClient | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private attempt = 0;
+  private authRefused = false;
+  private stopped = false;
+  private up = false;
+  private readonly pending = new Set<(err: Error) => void>();
+
+  constructor(private readonly opts: LinkOptions) {
+    super();
+  }
+
+  get connected(): boolean {
+    return this.client?.connected === true;
+  }
+
+  start(): void {
+    const { config, clientId, will, log } = this.opts;
+    const options: IClientOptions = {
+      protocolVersion: 5,
+      clientId,
+      // Persistent session: the broker queues deltas and commands while the
+      // gate is away. MQTT 5 needs a session expiry > 0 for that, `clean:
+      // false` alone is not enough (mqttjs/MQTT.js#1139).
+      clean: false,
+      properties: { sessionExpiryInterval: config.sessionExpiryDays * 86_400 },
+      keepalive: config.keepaliveS,
+      connectTimeout: 10_000,
+      reconnectPeriod: 0,
+      resubscribe: false,
+      queueQoSZero: false,
+      will: { topic: will.topic, payload: will.payload, qos: 1, retain: true },
+    };
+    if (config.username !== undefined) options.username = config.username;
+    if (config.password !== undefined) options.password = config.password;
+    if (config.ca) options.ca = readFileSync(config.ca);
+    if (config.cert) options.cert = readFileSync(config.cert);
+    if (config.key) options.key = readFileSync(config.key);
+    const client = mqtt.connect(config.url, options);
+    this.client = client;
+    client.on('connect', (connack: IConnackPacket) => {
+      this.attempt = 0;
+      this.authRefused = false;
+      this.up = true;
+      log.info({ sessionPresent: connack.sessionPresent }, 'mqtt connected');
+      this.emit('up', connack.sessionPresent);
+    });
+    client.on('message', (topic, payload, packet) => this.emit('message', topic, payload, packet));
+    client.on('error', (err: Error & { code?: number | string }) => {
+      if (typeof err.code === 'number' && AUTH_REFUSED.has(err.code)) {
+        this.authRefused = true;
+        log.error({ code: err.code, err: err.message }, 'mqtt broker refused the gate (check mqtt.username/password/certificate); retrying slowly');
+      } else {
+        log.warn({ code: err.code, err: err.message }, 'mqtt error');
+      }
+    });
+    client.on('close', () => this.onClose());
+  }
+
+  private onClose(): void {
+    for (const fail of this.pending) fail(new LinkError('LINK_CLOSED', 'connection closed before PUBACK'));
+    this.pending.clear();
+    if (this.up) {
+      this.up = false;
+      this.opts.log.warn('mqtt connection lost');
+      this.emit('down');
+    }
+    if (this.stopped || this.timer) return;
+    const { minMs = BACKOFF_MIN_MS, maxMs = BACKOFF_MAX_MS, authRetryMs = AUTH_RETRY_MS } = this.opts.backoff ?? {};
+    const base = this.authRefused ? authRetryMs : Math.min(maxMs, minMs * 2 ** this.attempt);
+    const delay = Math.round(base * (0.75 + Math.random() * 0.5));
+    this.attempt++;
+    this.opts.log.debug({ delayMs: delay, attempt: this.attempt }, 'mqtt reconnect scheduled');
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      if (!this.stopped) this.client?.reconnect();
+    }, delay);
+  }
+
+  /** QoS 1 publish, resolved on PUBACK; fails at once when offline and on disconnect. */
+  publish(topic: string, payload: Buffer | string, opts: { retain?: boolean; correlationData?: Buffer } = {}): Promise<void> {
+    const client = this.client;
+    if (!client?.connected) return Promise.reject(new LinkError('OFFLINE', 'not connected'));
+    return new Promise<void>((resolve, reject) => {
+      const fail = (err: Error) => reject(err);
+      this.pending.add(fail);
+      const props = opts.correlationData ? { properties: { correlationData: opts.correlationData } } : {};
+      client.publish(topic, payload, { qos: 1, retain: opts.retain ?? false, ...props }, (err) => {
+        if (!this.pending.delete(fail)) return; // already failed by close
+        if (err) reject(new LinkError('PUBLISH_FAILED', err.message, { cause: err }));
+        else resolve();
+      });
+    });
+  }
+
+  subscribe(topics: string[]): Promise<void> {
+    const client = this.client;
+    if (!client?.connected) return Promise.reject(new LinkError('OFFLINE', 'not connected'));
+    const map = Object.fromEntries(topics.map((t) => [t, { qos: 1 as const }]));
+    return client.subscribeAsync(map).then((granted) => {
+      const bad = granted.filter((g) => g.qos > 2);
+      if (bad.length) throw new LinkError('PUBLISH_FAILED', `subscription refused: ${bad.map((b) => b.topic).join(', ')}`);
+    });
+  }
+
+  unsubscribe(topics: string[]): Promise<void> {
+    const client = this.client;
+    if (!client?.connected) return Promise.resolve();
+    return client.unsubscribeAsync(topics).then(() => undefined);
+  }
+
+  /** Publish `last` (the offline status) if connected, then disconnect; bounded. */
+  async stop(last?: { topic: string; payload: Buffer }, timeoutMs = 2_000): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    const client = this.client;
+    if (!client) return;
+    const bounded = <T>(p: Promise<T>) =>
+      Promise.race([p.then(() => undefined, () => undefined), new Promise<void>((r) => setTimeout(r, timeoutMs).unref())]);
+    if (last && client.connected) await bounded(this.publish(last.topic, last.payload, { retain: true }));
+    await bounded(client.endAsync(false));
+    if (!client.disconnected) await client.endAsync(true).catch(() => undefined);
+  }
+}

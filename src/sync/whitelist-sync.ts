@@ -1,0 +1,236 @@
+/**
+ * Whitelist from central: a retained signed manifest names a snapshot
+ * version split into retained signed chunks; signed deltas move one version
+ * at a time. A manifest newer than the local version makes the gate
+ * subscribe to the chunks (retained, so they come at once), collect all of
+ * them, check the manifest hash over their exact body text, and apply them
+ * in slices (store/snapshot.ts) so decisions never stall. A delta whose base
+ * is not the local version waits (briefly, in memory) for the versions in
+ * between or for the snapshot; an old one is a replay and ignored.
+ */
+import { createHash } from 'node:crypto';
+import type { Logger } from '../log.js';
+import type { Clock } from '../drivers/types.js';
+import type { GateControl } from '../controller/gate-api.js';
+import type { WhitelistStore } from '../store/whitelist.js';
+import type { SnapshotApplier, SnapshotChunk, SnapshotChunks } from '../store/snapshot.js';
+import type { ChunkMsg, DeltaMsg, ManifestMsg } from './protocol/schemas.js';
+import type { SiteTopics } from './protocol/topics.js';
+import type { MqttLink } from './mqtt-link.js';
+import type { Rejections } from './inbound.js';
+
+export interface WhitelistSyncDeps {
+  whitelist: WhitelistStore;
+  chunks: SnapshotChunks;
+  applier: SnapshotApplier;
+  gate: GateControl;
+  link: MqttLink;
+  topics: SiteTopics;
+  log: Logger;
+  clock: Clock;
+  rejections: Rejections;
+  /** Whitelist version changed (status). */
+  onChange: () => void;
+  /** No new chunk for this long while some are missing: subscribe again for the retained ones. */
+  refetchMs?: number;
+}
+
+const MAX_PENDING_DELTAS = 1_000;
+class Stopped extends Error {}
+
+export class WhitelistSync {
+  private target: ManifestMsg | undefined;
+  private applying = false;
+  private stopped = false;
+  private chunkSubscribed = false;
+  private lastChunkAt = 0;
+  private gapWarnedFor = -1;
+  private readonly deltas = new Map<number, DeltaMsg>();
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(private readonly deps: WhitelistSyncDeps) {}
+
+  start(): void {
+    const every = this.deps.refetchMs ?? 15_000;
+    this.timer = setInterval(() => this.refetchIfStuck(every), Math.max(250, Math.floor(every / 3)));
+    this.timer.unref();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    if (this.timer) clearInterval(this.timer);
+  }
+
+  /** True while a snapshot is being applied. */
+  busy(): boolean {
+    return this.applying;
+  }
+
+  onConnect(): void {
+    this.chunkSubscribed = false;
+    if (this.target) this.subscribeChunks();
+  }
+
+  onManifest(m: ManifestMsg): void {
+    const local = this.deps.whitelist.version();
+    if (m.version <= local) {
+      if (this.target && this.target.version <= local) this.finish();
+      return;
+    }
+    if (this.target?.version === m.version) return;
+    if (this.target && this.target.sha256 !== m.sha256) this.deps.chunks.prune(m.version - 1);
+    this.target = m;
+    this.lastChunkAt = this.deps.clock();
+    this.deps.log.info({ version: m.version, local, chunks: m.chunks }, 'whitelist snapshot announced');
+    this.subscribeChunks();
+    void this.tryApply();
+  }
+
+  onChunk(c: ChunkMsg, text: string): void {
+    if (c.version <= this.deps.whitelist.version()) return;
+    if (this.target && c.version < this.target.version) return;
+    this.deps.chunks.put(c.version, c.index, text);
+    this.lastChunkAt = this.deps.clock();
+    void this.tryApply();
+  }
+
+  onDelta(d: DeltaMsg): void {
+    if (d.version <= this.deps.whitelist.version()) {
+      this.deps.log.debug({ version: d.version }, 'old whitelist delta ignored');
+      return;
+    }
+    this.deltas.set(d.baseVersion, d);
+    if (this.deltas.size > MAX_PENDING_DELTAS) this.deltas.delete(Math.min(...this.deltas.keys()));
+    this.drainDeltas();
+  }
+
+  private drainDeltas(): void {
+    if (this.applying) return;
+    const { whitelist, gate, log, rejections } = this.deps;
+    for (;;) {
+      const local = whitelist.version();
+      for (const [base, d] of this.deltas) if (d.version <= local) this.deltas.delete(base);
+      const d = this.deltas.get(local);
+      if (!d) break;
+      this.deltas.delete(local);
+      try {
+        const outcome = whitelist.applyDelta(d);
+        if (outcome !== 'applied') continue;
+      } catch (err) {
+        rejections.report({ topic: 'whitelist/delta', code: 'BAD_WHITELIST', message: (err as Error).message });
+        continue;
+      }
+      const n = (a?: unknown[]) => a?.length ?? 0;
+      gate.record({
+        type: 'whitelist_applied',
+        version: d.version,
+        from: local,
+        kind: 'delta',
+        counts: {
+          upsert: { people: n(d.upsert.people), credentials: n(d.upsert.credentials), schedules: n(d.upsert.schedules) },
+          delete: { people: n(d.delete.people), credentials: n(d.delete.credentials), schedules: n(d.delete.schedules) },
+        },
+      });
+      log.info({ version: d.version, from: local }, 'whitelist delta applied');
+      this.deps.onChange();
+    }
+    if (this.deltas.size) {
+      const local = whitelist.version();
+      if (this.gapWarnedFor !== local) {
+        this.gapWarnedFor = local;
+        log.warn({ local, waiting: [...this.deltas.keys()].sort((a, b) => a - b).slice(0, 5) }, 'whitelist delta gap: waiting for the missing delta or a snapshot');
+      }
+    }
+  }
+
+  private subscribeChunks(): void {
+    const { link, topics, log } = this.deps;
+    if (!link.connected) return;
+    this.chunkSubscribed = true;
+    // Subscribing again (even when subscribed) makes the broker send the
+    // retained chunks again (retain handling 0).
+    link.subscribe([topics.chunkWildcard]).catch((err: Error) => {
+      this.chunkSubscribed = false;
+      log.warn({ err: err.message }, 'cannot subscribe to whitelist chunks');
+    });
+  }
+
+  private refetchIfStuck(afterMs: number): void {
+    if (!this.target || this.applying || !this.deps.link.connected) return;
+    if (this.deps.clock() - this.lastChunkAt < afterMs) return;
+    const have = this.deps.chunks.have(this.target.version, this.target.chunks);
+    this.deps.log.warn({ version: this.target.version, have, of: this.target.chunks }, 'whitelist chunks missing: fetching again');
+    this.lastChunkAt = this.deps.clock();
+    this.subscribeChunks();
+  }
+
+  private finish(): void {
+    this.target = undefined;
+    if (this.chunkSubscribed) {
+      this.chunkSubscribed = false;
+      this.deps.link.unsubscribe([this.deps.topics.chunkWildcard]).catch(() => undefined);
+    }
+  }
+
+  private async tryApply(): Promise<void> {
+    const { whitelist, chunks, applier, gate, log, clock, rejections } = this.deps;
+    const m = this.target;
+    if (this.applying || !m || this.stopped) return;
+    const local = whitelist.version();
+    if (m.version <= local) return this.finish();
+    if (chunks.have(m.version, m.chunks) < m.chunks) return;
+    this.applying = true;
+    const started = clock();
+    try {
+      if ((await this.hashOf(m)) !== m.sha256) {
+        rejections.report({ topic: 'whitelist/manifest', code: 'BAD_HASH', message: `chunks of version ${m.version} do not match the manifest sha256` });
+        chunks.drop(m.version);
+        this.finish();
+        return;
+      }
+      const source = {
+        chunks: m.chunks,
+        read: (i: number): SnapshotChunk => {
+          const c = JSON.parse(chunks.body(m.version, i)!) as Partial<SnapshotChunk>;
+          return { people: c.people ?? [], credentials: c.credentials ?? [], schedules: c.schedules ?? [] };
+        },
+      };
+      const counts = await applier.apply(m.version, source, {
+        nowMs: clock(),
+        checkpoint: () => {
+          if (this.stopped) throw new Stopped('sync stopping');
+        },
+      });
+      gate.record({ type: 'whitelist_applied', version: m.version, from: local, kind: 'snapshot', counts });
+      log.info({ version: m.version, from: local, ...counts, ms: clock() - started }, 'whitelist snapshot applied');
+      chunks.prune(m.version);
+      this.finish();
+      this.deps.onChange();
+    } catch (err) {
+      if (err instanceof Stopped) return;
+      const code = (err as { code?: string }).code;
+      if (code === 'BAD_WHITELIST' || code === 'BAD_TIME') {
+        rejections.report({ topic: 'whitelist/chunk', code: 'BAD_WHITELIST', message: (err as Error).message });
+        chunks.drop(m.version);
+        this.finish();
+      } else {
+        log.error({ err: (err as Error).message, version: m.version }, 'whitelist snapshot apply failed');
+      }
+    } finally {
+      this.applying = false;
+    }
+    this.drainDeltas();
+    if (this.target && this.target !== m) void this.tryApply();
+  }
+
+  /** Manifest sha256 over the stored chunk bodies in index order, yielding between chunks. */
+  private async hashOf(m: ManifestMsg): Promise<string> {
+    const h = createHash('sha256');
+    for (let i = 0; i < m.chunks; i++) {
+      h.update(this.deps.chunks.body(m.version, i) ?? '', 'utf8');
+      if ((i & 7) === 7) await new Promise<void>((r) => setImmediate(r));
+    }
+    return h.digest('hex');
+  }
+}
+
