@@ -24,8 +24,8 @@ export class Wire {
     });
   }
 
-  static async connect(url: string, clientId = `wire-${Math.random().toString(16).slice(2)}`): Promise<Wire> {
-    const client = mqtt.connect(url, { protocolVersion: 5, clientId, reconnectPeriod: 0 });
+  static async connect(url: string, clientId = `wire-${Math.random().toString(16).slice(2)}`, auth: { username?: string; password?: string } = {}): Promise<Wire> {
+    const client = mqtt.connect(url, { protocolVersion: 5, clientId, reconnectPeriod: 0, ...auth });
     await new Promise<void>((resolve, reject) => {
       client.once('connect', () => resolve());
       client.once('error', reject);
