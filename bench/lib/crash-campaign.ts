@@ -1,0 +1,221 @@
+/**
+ * The SIGKILL campaign: the real daemon reads a burst of taps from a real
+ * serial pty and is killed with SIGKILL at random points, then restarted,
+ * `kills` times. The simulated GPIO appends every output change to a trace
+ * file synchronously, so the trace survives each kill. Afterwards:
+ *  - every relay pulse in the trace has its committed access event (the relay
+ *    never moved for a tap the journal does not hold) — `lost` counts those
+ *    that do not;
+ *  - seq has no gap and the hash chain verifies;
+ *  - after every restart each relay's first write is its safe (off) state —
+ *    `energizedAfterRestart` counts restarts where it was not.
+ * Used by tests/crash (200 kills) and bench/readers (fewer with --quick).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { openStore } from '../../src/store/index.js';
+import { verifyChain } from '../../src/store/journal.js';
+import { startPtyPair } from './pty.js';
+
+export interface CrashResult {
+  kills: number;
+  /** Granted access events in the journal. */
+  grants: number;
+  /** Relay off→on transitions in the trace. */
+  pulses: number;
+  /** Relay pulses with no committed grant before them. */
+  lost: number;
+  seqGaps: number;
+  chainOk: boolean;
+  energizedAfterRestart: number;
+  durationS: number;
+}
+
+interface TraceRecord {
+  t: number;
+  line: string;
+  active: boolean;
+}
+
+const CARDS = 200;
+const uid = (i: number) => (0xc0000000 + i).toString(16).toUpperCase();
+const MAIN = fileURLToPath(new URL('../../src/main.js', import.meta.url));
+
+export async function runCrashCampaign(opts: { kills: number; log?: (line: string) => void }): Promise<CrashResult> {
+  const log = opts.log ?? (() => {});
+  const started = performance.now();
+  const dir = mkdtempSync(join(tmpdir(), 'gc-crash-'));
+  const dbPath = join(dir, 'gate.db');
+  const tracePath = join(dir, 'gpio-trace.jsonl');
+  const pty = await startPtyPair(dir);
+  try {
+    seed(dbPath);
+    const configPath = join(dir, 'config.yaml');
+    writeFileSync(
+      configPath,
+      [
+        'gate: { id: crash, site: lab }',
+        `storage: { path: "${dbPath}", synchronous: normal }`,
+        `privacy: { idHashKey: "${'5a'.repeat(32)}" }`,
+        `readers: [{ id: serial, type: serial, direction: in, path: "${pty.readerPath}", baudRate: 115200, format: hex, repeatMs: 0 }]`,
+        `gpio: { backend: sim, trace: "${tracePath}", relays: { entry: { line: 17, pulseMs: 60 } }, leds: { green: { line: 5 }, red: { line: 6 } } }`,
+        'access: { antiPassback: false, duplicateTapMs: 0, passageTimeoutMs: 500 }',
+        'log: { level: info }',
+      ].join('\n'),
+    );
+
+    const spawnTimes: number[] = [];
+    let tap = 0;
+    for (let k = 0; k < opts.kills; k++) {
+      spawnTimes.push(Date.now());
+      const child = await startReady(configPath);
+      // A burst of taps spaced a little over one relay pulse apart, so each
+      // grant is its own pulse; SIGKILL lands at a random point inside it.
+      const killAt = performance.now() + 20 + Math.random() * 400;
+      while (performance.now() < killAt) {
+        await pty.send(`${uid(tap++ % CARDS)}\r\n`);
+        await sleep(Math.min(65 + Math.random() * 30, Math.max(0, killAt - performance.now())));
+      }
+      await killHard(child);
+      if ((k + 1) % 25 === 0) log(`  ${k + 1} kills, ${tap} taps sent`);
+    }
+    // One last clean start: it must drive the relay off before anything else.
+    spawnTimes.push(Date.now());
+    const last = await startReady(configPath);
+    await stopGracefully(last);
+
+    const trace = readTrace(tracePath);
+    const store = openStore({ path: dbPath, synchronous: 'normal', gateId: 'crash' });
+    try {
+      const chain = verifyChain(store.db);
+      const events = store.journal.range(1, Number.MAX_SAFE_INTEGER, 10_000_000);
+      let seqGaps = 0;
+      events.forEach((e, i) => {
+        if (e.seq !== i + 1) seqGaps++;
+      });
+      const grantTimes = events
+        .filter((e) => (e.type === 'access' && e.granted === true) || e.type === 'manual_open')
+        .map((e) => Date.parse(e.ts));
+      const pulseTimes = onTransitions(trace, 'entry');
+      return {
+        kills: opts.kills,
+        grants: grantTimes.length,
+        pulses: pulseTimes.length,
+        lost: unmatchedPulses(pulseTimes, grantTimes),
+        seqGaps,
+        chainOk: chain.ok,
+        energizedAfterRestart: restartsNotSafe(trace, spawnTimes, ['entry', 'green', 'red']),
+        durationS: (performance.now() - started) / 1000,
+      };
+    } finally {
+      store.close();
+    }
+  } finally {
+    await pty.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function seed(dbPath: string): void {
+  const store = openStore({ path: dbPath, synchronous: 'normal', gateId: 'crash' });
+  const people = Array.from({ length: CARDS }, (_, i) => ({ id: `p${i}`, kind: 'staff' as const, name: `Person ${i}` }));
+  const credentials = people.map((p, i) => ({ key: `card:${uid(i)}`, personId: p.id, status: 'active' as const }));
+  store.whitelist.upsert({ people, credentials }, 'central');
+  store.close();
+}
+
+async function startReady(configPath: string): Promise<ChildProcess> {
+  const child = spawn(process.execPath, [MAIN, '--config', configPath], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`daemon not ready in 20 s:\n${out.slice(-2000)}`));
+    }, 20_000);
+    const onData = (b: Buffer) => {
+      out = (out + b.toString()).slice(-20_000);
+      if (out.includes('"msg":"ready"')) done();
+    };
+    const done = () => {
+      clearTimeout(timer);
+      child.stdout?.off('data', onData);
+      resolve();
+    };
+    child.stdout?.on('data', onData);
+    child.stderr?.on('data', (b: Buffer) => (out += b.toString()));
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`daemon exited (${code}) before ready:\n${out.slice(-2000)}`));
+    });
+  });
+  child.removeAllListeners('exit');
+  return child;
+}
+
+async function killHard(child: ChildProcess): Promise<void> {
+  const exited = new Promise((r) => child.once('exit', r));
+  child.kill('SIGKILL');
+  await Promise.race([exited, sleep(5_000)]);
+}
+
+async function stopGracefully(child: ChildProcess): Promise<void> {
+  const exited = new Promise((r) => child.once('exit', r));
+  child.kill('SIGTERM');
+  await Promise.race([exited, sleep(10_000)]);
+  if (child.exitCode === null) await killHard(child);
+}
+
+function readTrace(path: string): TraceRecord[] {
+  return readFileSync(path, 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as TraceRecord);
+}
+
+/** Times at which `line` went from off to on. */
+export function onTransitions(trace: TraceRecord[], line: string): number[] {
+  const out: number[] = [];
+  let on = false;
+  for (const r of trace) {
+    if (r.line !== line) continue;
+    if (r.active && !on) out.push(r.t);
+    on = r.active;
+  }
+  return out;
+}
+
+/**
+ * Each pulse needs its own grant committed at or before it (within 2 s: a
+ * relay moves milliseconds after its commit). Greedy in time order.
+ */
+export function unmatchedPulses(pulses: number[], grants: number[]): number {
+  const g = [...grants].sort((a, b) => a - b);
+  let gi = 0;
+  let lost = 0;
+  let lastUsed = -1;
+  for (const t of [...pulses].sort((a, b) => a - b)) {
+    while (gi < g.length && g[gi]! <= t) gi++;
+    // the latest grant at or before t that no earlier pulse used
+    const candidate = gi - 1;
+    if (candidate > lastUsed && candidate >= 0 && t - g[candidate]! <= 2_000) lastUsed = candidate;
+    else lost++;
+  }
+  return lost;
+}
+
+/** For each start, the first trace record of each line must be "off". */
+export function restartsNotSafe(trace: TraceRecord[], spawnTimes: number[], lines: string[]): number {
+  let bad = 0;
+  for (const s of spawnTimes) {
+    for (const line of lines) {
+      const first = trace.find((r) => r.line === line && r.t >= s);
+      if (first && first.active) bad++;
+    }
+  }
+  return bad;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
