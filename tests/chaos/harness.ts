@@ -30,7 +30,7 @@ export const CUT_S = Number(process.env.CHAOS_CUT_S ?? 60);
 
 export const centralKey = (() => {
   const pair = generateKeyPair();
-  return { kid: 'c1', raw: pair.publicRaw, signer: { kid: 'c1', key: loadPrivateKey(pair.privatePem) } };
+  return { kid: 'c1', raw: pair.publicRaw, privatePem: pair.privatePem, signer: { kid: 'c1', key: loadPrivateKey(pair.privatePem) } };
 })();
 
 export async function waitFor(what: string, pred: () => boolean | Promise<boolean>, timeoutMs: number, diag?: () => string): Promise<void> {
@@ -92,6 +92,11 @@ export class GateProcess {
     c.stdin!.on('error', () => {}); // EPIPE after a kill
     await waitFor('the gate to be ready', () => /"msg":"ready"/.test(this.out) || c.exitCode !== null, 30_000, () => this.log());
     if (c.exitCode !== null) throw new Error(`gate exited with ${c.exitCode}:\n${this.log()}`);
+  }
+
+  /** Present one credential line (card UID, ID number or pass token) at the reader. */
+  tap(line: string): void {
+    this.child?.stdin?.write(`${line}\n`);
   }
 
   /** Present `n` unknown cards, `spacingMs` apart: n denied access events. */
