@@ -38,6 +38,15 @@ export class StoreError extends Error {
   }
 }
 
+/**
+ * Page size of a new database (it cannot change later without VACUUM). One
+ * access commit dirties ~5 pages (journal row, person index, usage,
+ * presence, an interior page): measured 19.4 KB of WAL per event at 4096
+ * against 6.9 KB at 1024, with the same lookup and commit times at 100k and
+ * 1M credentials. Fewer bytes per event is SD-card life on a Pi.
+ */
+const PAGE_SIZE = 1024;
+
 /** How long a writer waits for the checkpointer's brief TRUNCATE lock. */
 const BUSY_TIMEOUT_MS = 5_000;
 
@@ -47,6 +56,8 @@ export function openDatabase(opts: StoreOptions): Database.Database {
   const db = new Database(opts.path);
   try {
     db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
+    // Only takes effect on an empty file, before WAL: an existing database keeps its size.
+    db.pragma(`page_size = ${PAGE_SIZE}`);
     if (!memory) {
       const mode = db.pragma('journal_mode = WAL', { simple: true });
       if (mode !== 'wal') throw new StoreError('DB_UNREADABLE', `${opts.path}: cannot switch to WAL (got ${String(mode)})`);

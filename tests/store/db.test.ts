@@ -69,6 +69,19 @@ describe('openDatabase', () => {
     expect(db.pragma('synchronous', { simple: true })).toBe(1); // NORMAL
     expect(db.pragma('wal_autocheckpoint', { simple: true })).toBe(0);
     expect(db.pragma('foreign_keys', { simple: true })).toBe(1);
+    expect(db.pragma('page_size', { simple: true })).toBe(1024);
+    db.close();
+  });
+
+  it('an existing database keeps its page size', () => {
+    const path = join(tmp(), 'old.db');
+    const old = new Database(path);
+    old.pragma('page_size = 4096');
+    old.exec('CREATE TABLE legacy (x)');
+    old.close();
+    const db = openDatabase({ path, synchronous: 'normal' });
+    expect(db.pragma('page_size', { simple: true })).toBe(4096);
+    expect(tables(db)).toContain('journal');
     db.close();
   });
 
