@@ -1,6 +1,7 @@
 /**
  * A card, ID-card or QR reader on a serial line (USB-serial adapters,
- * /dev/serial/by-id/… links). Bytes → LineFramer → the configured format.
+ * /dev/serial/by-id/… links). Bytes → LineFramer (LineBounds →
+ * @serialport/parser-readline → printable check) → the configured format.
  *
  * serialport has no auto-reconnect: on unplug the port emits `close` with
  * `err.disconnected`, and opening fails (ENOENT) while the by-id link is gone.
