@@ -91,14 +91,17 @@ export function installAuth(app: FastifyInstance, sessions: Sessions): void {
   });
 }
 
-export function setSessionCookie(reply: FastifyReply, token: string, secure: boolean, ttlMs: number): void {
+/**
+ * A browser-session cookie (no Max-Age): the server's sliding expiry decides
+ * how long it is good for, and closing the browser forgets it.
+ */
+export function setSessionCookie(reply: FastifyReply, token: string, secure: boolean): void {
   reply.setCookie(SESSION_COOKIE, token, {
     path: '/',
     httpOnly: true,
     sameSite: 'strict',
     // The page is usually plain HTTP on the gate's LAN; Secure only when it came over TLS.
     secure,
-    maxAge: Math.floor(ttlMs / 1000),
   });
 }
 

@@ -247,3 +247,22 @@ describe('sign-in throttling', () => {
     expect(limited).toBeGreaterThan(0);
   });
 });
+
+describe('session lifetime', () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await makeHarness({ sessionTtlMs: 60_000 });
+    await addAccount(h, 'guard1', 'guard', PASSWORDS.guard);
+  });
+  afterAll(async () => h.close());
+
+  it('slides with use and ends after the lifetime without use', async () => {
+    const s = await login(h, 'guard1', PASSWORDS.guard);
+    h.offset.ms += 40_000;
+    expect((await call(h, s, 'GET', '/api/session')).statusCode).toBe(200);
+    h.offset.ms += 40_000; // 80 s after sign-in, 40 s after the last use
+    expect((await call(h, s, 'GET', '/api/session')).statusCode).toBe(200);
+    h.offset.ms += 61_000;
+    expect((await call(h, s, 'GET', '/api/session')).statusCode).toBe(401);
+  });
+});

@@ -47,7 +47,7 @@ export function sessionRoutes(app: FastifyInstance, ctx: AdminContext): void {
     }
     limiter.succeeded(body.name);
     const { token, csrf } = sessions.create(account.name);
-    setSessionCookie(reply, token, req.protocol === 'https', ctx.sessionTtlMs);
+    setSessionCookie(reply, token, req.protocol === 'https');
     journal(account.name, true);
     req.log.info({ account: account.name, role: account.role }, 'admin signed in');
     return { account: account.name, role: account.role, csrf };
@@ -77,7 +77,7 @@ export function sessionRoutes(app: FastifyInstance, ctx: AdminContext): void {
     // Other sessions of this account end; this one stays.
     accounts.deleteSessionsOf(s.account);
     const next = sessions.create(s.account);
-    setSessionCookie(reply, next.token, req.protocol === 'https', ctx.sessionTtlMs);
+    setSessionCookie(reply, next.token, req.protocol === 'https');
     req.log.info({ account: s.account }, 'admin changed own password');
     return { ok: true, csrf: next.csrf };
   });
