@@ -91,7 +91,9 @@ export class VisitorPurge {
           this.outbox.removePerson(v.personId);
           // Once central has taken the person over, the whitelist entry is central's to keep or drop.
           if (store.whitelist.person(v.personId)?.origin === 'local') {
-            store.whitelist.remove({ credentials: [v.credentialKey], people: [v.personId] });
+            // The card may since belong to a new registration of the same person: leave theirs alone.
+            const holder = store.whitelist.lookup(v.credentialKey)?.personId;
+            store.whitelist.remove({ people: [v.personId], credentials: holder === v.personId ? [v.credentialKey] : [] });
           }
           personIds.push(v.personId);
           if (v.photoFile) files.push(v.photoFile);

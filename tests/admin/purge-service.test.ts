@@ -8,7 +8,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AdminService, ensureInitialAdmin, parseListen } from '../../src/admin/service.js';
 import { VisitorPurge } from '../../src/admin/visitor-purge.js';
 import { AccountStore } from '../../src/store/accounts.js';
-import { addAccount, login, makeHarness, PASSWORDS, VALID_ID_2, type Harness } from './harness.js';
+import { idKey } from '../../src/controller/credential.js';
+import { addAccount, ID_HASH_KEY, login, makeHarness, PASSWORDS, VALID_ID_2, type Harness } from './harness.js';
 import { multipart, phoneJpeg, visitorFields } from './multipart.js';
 
 const DAY = 24 * 3600_000;
@@ -27,6 +28,8 @@ describe('visitor retention purge', () => {
       old: [now - 40 * DAY, now - 31 * DAY, '11010519491231002X', 'Old Visitor'],
       recent: [now - 10 * DAY, now - 9 * DAY, VALID_ID_2, 'Recent Visitor'],
       current: [now - 3600_000, now + 3600_000, '320102199003071239', 'Current Visitor'],
+      // The old visitor's ID card again, registered today: their expired card moves to the new registration.
+      again: [now - 3600_000, now + 3600_000, '11010519491231002X', 'Old Visitor Again'],
     } as const;
     for (const [label, [from, to, id, name]] of Object.entries(windows)) {
       const body = multipart(
@@ -56,10 +59,11 @@ describe('visitor retention purge', () => {
     expect(existsSync(join(h.dir, 'photos', `${old}.jpg`))).toBe(false);
     expect(h.outbox.pending().map((p) => p.registration.person.id)).not.toContain(old);
     const everything = JSON.stringify(h.store.db.prepare("SELECT * FROM people").all()) + readdirSync(join(h.dir, 'photos')).join();
-    expect(everything).not.toContain('Old Visitor');
+    expect(everything).not.toContain('"Old Visitor"');
     expect(everything).not.toContain(old);
 
-    for (const keep of [ids.recent!, ids.current!]) {
+    expect(h.store.whitelist.lookup(idKey('11010519491231002X', ID_HASH_KEY))?.personId).toBe(ids.again);
+    for (const keep of [ids.recent!, ids.current!, ids.again!]) {
       expect(h.store.whitelist.person(keep)).toBeDefined();
       expect(existsSync(join(h.dir, 'photos', `${keep}.jpg`))).toBe(true);
     }
