@@ -52,18 +52,22 @@ export class WalCheckpointer {
     const sqlite = createRequire(import.meta.url).resolve('better-sqlite3');
     const worker = new Worker(CHECKPOINT_WORKER_SOURCE, { eval: true, workerData: { path, sqlite, intervalMs, truncateBytes } });
     this.worker = worker;
+    let started = false;
     await new Promise<void>((resolve, reject) => {
       const fail = (message: string) => {
-        this.worker = undefined;
+        if (started) return;
+        if (this.worker === worker) this.worker = undefined;
         reject(new StoreError('CHECKPOINTER_FAILED', `WAL checkpointer for ${path}: ${message}`));
       };
       worker.on('message', (m: WorkerMessage) => {
         if (m.type === 'ready') {
+          started = true;
           log.info({ intervalMs, truncateBytes }, 'wal checkpointer started');
           resolve();
         } else if (m.type === 'error') {
+          // After start: one failed tick (disk error, locked file); the next tick retries.
           log.warn({ err: m.message }, 'wal checkpoint failed');
-          fail(m.message); // no-op once started: the promise is settled
+          fail(m.message);
         } else {
           const { type: _t, ...r } = m;
           if (r.busy) log.debug(r, 'wal checkpoint busy');
@@ -75,7 +79,11 @@ export class WalCheckpointer {
         fail(err.message);
       });
       worker.once('exit', (code) => {
-        if (this.worker === worker) this.worker = undefined;
+        if (this.worker === worker) {
+          // Not asked to stop: the WAL will grow until the next start.
+          this.worker = undefined;
+          if (started) log.error({ code }, 'wal checkpointer exited');
+        }
         fail(`worker exited (${code})`);
       });
     });
