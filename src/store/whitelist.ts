@@ -191,8 +191,9 @@ export class WhitelistStore {
   replaceAll(version: number, data: WhitelistData, opts: { nowMs?: number } = {}): void {
     const now = opts.nowMs ?? Date.now();
     this.write(() => {
+      const newIds = new Set((data.people ?? []).map((p) => p.id));
       const keptPeople = (this.sLocalKept.all(now) as Array<Record<string, unknown>>).filter(
-        (p) => !data.people?.some((n) => n.id === p.id),
+        (p) => !newIds.has(p.id as string),
       );
       const keptIds = new Set(keptPeople.map((p) => p.id));
       const newKeys = new Set((data.credentials ?? []).map((c) => c.key));
