@@ -3,27 +3,36 @@
  * virtual card connecting to vpcd as the card would enter the field.
  * pcscd, its socket and ports 35963/35964 are machine-wide, so EVERY test
  * touching pcscd lives in this one file, run in order, and the pcscd this
- * file started is killed in afterAll.
+ * file started is killed in afterAll. The daemon-level test on the same stack
+ * (tests/e2e-hardware/pcsc-daemon.test.ts) runs in another worker: both files
+ * hold PCSCD_LOCK from beforeAll to afterAll, so they never overlap.
  */
 import { pino } from 'pino';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NfcReader } from '../../../src/drivers/nfc/nfc-reader.js';
 import type { RawCredential } from '../../../src/drivers/types.js';
 import { startPcscd, type Pcscd } from '../../helpers/pcscd.js';
 import { VirtualCard } from '../../helpers/vpcd-card.js';
+import { acquireLock, PCSCD_LOCK, type MachineLock } from '../../e2e-hardware/machine-lock.js';
 
 const READER_0 = 'Virtual PCD 00 00'; // vpcd slot listening on 35963
 const READER_1 = 'Virtual PCD 00 01'; // vpcd slot listening on 35964
 const UID = '04A1B2C3D4E5F6';
 
 let pcscd: Pcscd | undefined;
+let lock: MachineLock | undefined;
 const readers: NfcReader[] = [];
 const cards: VirtualCard[] = [];
+
+beforeAll(async () => {
+  lock = await acquireLock(PCSCD_LOCK);
+}, 180_000);
 
 afterAll(async () => {
   for (const r of readers) await r.stop();
   for (const c of cards) await c.remove();
   await pcscd?.stop('SIGTERM', 3_000);
+  await lock?.release();
 });
 
 function until(cond: () => boolean, timeoutMs = 8_000, what = 'condition'): Promise<void> {
