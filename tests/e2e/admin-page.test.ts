@@ -193,13 +193,50 @@ describe('admin page in chromium against the real daemon', () => {
     await shot('07-live-visitor');
   }, 30_000);
 
+  it('a printed QR pass (passport visitor): the code renders, prints alone, and its token passes the gate', async () => {
+    await page.locator('nav button[data-view=register]').click();
+    const f = page.locator('#reg-form');
+    await f.locator('input[name=name]').fill('Li Lei');
+    await f.locator('select[name=idType]').selectOption('passport');
+    await f.locator('input[name=idNumber]').fill('E12345678');
+    await f.locator('input[name=phone]').fill('13900000000');
+    await f.locator('input[name=organisation]').fill('Beta Ltd');
+    await f.locator('input[name=purpose]').fill('Meeting');
+    await f.locator('input[name=host]').fill('Zhang San');
+    await f.locator('input[name=credential][value=pass]').check();
+    await f.locator('input[name=photo]').setInputFiles({ name: 'p.png', mimeType: 'image/png', buffer: await sharp({ create: { width: 300, height: 300, channels: 3, background: '#a63' } }).png().toBuffer() });
+    await f.locator('button[type=submit]').click();
+    await page.locator('#pass-name', { hasText: 'Li Lei' }).waitFor({ timeout: 10_000 });
+    const qr = page.locator('#pass-qr');
+    await qr.waitFor({ state: 'visible' });
+    await page.waitForFunction((el) => (el as HTMLImageElement).complete && (el as HTMLImageElement).naturalWidth > 0, await qr.elementHandle());
+    await page.evaluate(() => document.body.classList.add('print-pass'));
+    await page.emulateMedia({ media: 'print' });
+    expect(await page.locator('#reg-form').isVisible()).toBe(false);
+    expect(await qr.isVisible()).toBe(true);
+    await shot('12-qr-pass-print');
+    await page.emulateMedia({ media: 'screen' });
+    await page.evaluate(() => document.body.classList.remove('print-pass'));
+
+    // The token the QR code holds, read from the gate's own database, typed at the reader.
+    const db = openDatabaseReadOnly(daemon.dbPath);
+    const token = (db.prepare("SELECT pass_token FROM visitors WHERE name = 'Li Lei'").get() as { pass_token: string }).pass_token;
+    db.close();
+    expect(token).toMatch(/^GP1\./);
+    await page.locator('nav button[data-view=live]').click();
+    daemon.type(token);
+    const item = page.locator('#feed li[data-type=access]').filter({ hasText: 'Li Lei' }).first();
+    await item.waitFor({ timeout: 2_000 });
+    expect(await item.locator('.reason').textContent()).toBe('Granted');
+  }, 60_000);
+
   it('lists who is inside as a printable muster list', async () => {
     await page.locator('nav button[data-view=inside]').click();
     const rows = page.locator('#inside-table tbody tr');
     await rows.first().waitFor();
     const names = await page.locator('#inside-table tbody td.name').allTextContents();
-    expect(names.sort()).toEqual([XSS, 'Zhang San'].sort());
-    expect(await page.locator('#inside-count').textContent()).toBe('2');
+    expect(names.sort()).toEqual([XSS, 'Li Lei', 'Zhang San'].sort());
+    expect(await page.locator('#inside-count').textContent()).toBe('3');
     await shot('08-inside');
     // The print view: only the list, no navigation.
     await page.evaluate(() => document.body.classList.add('print-muster'));
