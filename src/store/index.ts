@@ -2,6 +2,11 @@
  * The store's front door: one connection, one object per concern. Only this
  * folder holds SQL. The WAL checkpointer is a separate component (main.ts
  * starts it after openStore and stops it before close).
+ *
+ * Writing several things in one transaction elsewhere in store/: use
+ * `db.transaction(fn).immediate`. A deferred transaction that reads first
+ * and writes later can fail with SQLITE_BUSY (no busy wait) when the
+ * checkpointer's TRUNCATE lands in between.
  */
 import type Database from 'better-sqlite3';
 import { AccessLog } from './access.js';
