@@ -166,13 +166,22 @@ describe('visitor registration', () => {
     });
   });
 
-  it('keeps an XSS name as plain data', async () => {
+  it('keeps an XSS name as plain data; optional items, plate, needs and escort reach the whitelist and central', async () => {
     const xss = '<img src=x onerror=alert(1)>';
-    const res = await register(h, guard, visitorFields({ name: xss, idNumber: VALID_ID_3 }), photo);
+    const res = await register(
+      h,
+      guard,
+      visitorFields({ name: xss, idNumber: VALID_ID_3, items: ' laptop ', vehiclePlate: '京A12345', specialNeeds: 'wheelchair', escort: 'true' }),
+      photo,
+    );
     expect(res.statusCode, res.body).toBe(201);
-    const v = await call(h, guard, 'GET', `/api/visitors/${res.json().personId}`);
+    const { personId } = res.json();
+    const v = await call(h, guard, 'GET', `/api/visitors/${personId}`);
     expect(v.headers['content-type']).toContain('application/json');
-    expect(v.json().name).toBe(xss);
+    expect(v.json()).toMatchObject({ name: xss, escort: true });
+    expect(h.store.whitelist.lookup(idKey(VALID_ID_3, ID_HASH_KEY))).toMatchObject({ personId, escort: true });
+    const reg = h.outbox.pending().find((p) => p.registration.person.id === personId)!.registration;
+    expect(reg.person).toMatchObject({ name: xss, escort: true, items: 'laptop', vehiclePlate: '京A12345', specialNeeds: 'wheelchair' });
   });
 
   describe('refusals change nothing', () => {

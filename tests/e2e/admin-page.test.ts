@@ -272,6 +272,14 @@ describe('admin page in chromium against the real daemon', () => {
     await shot('10-journal');
   }, 30_000);
 
+  it('the daemon logged no personal data', () => {
+    const out = daemon.output();
+    expect(out).toContain('visitor registered');
+    for (const secret of [XSS, 'Li Lei', 'Zhang San', 'Acme Supplies', '138 0013 8000', '13900000000', VISITOR_ID, 'E12345678']) {
+      expect(out, secret).not.toContain(secret);
+    }
+  });
+
   it('speaks Chinese to a zh-CN browser, and switches to English on request', async () => {
     const zh = await browser.newContext({ locale: 'zh-CN', viewport: { width: 1100, height: 900 } });
     const p = await zh.newPage();
