@@ -68,6 +68,7 @@ export class SnapshotApplier {
   private readonly sliceMs: number;
   /** Rows per staging transaction, adapted to the measured commit cost. */
   private batch = 64;
+  private queue: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly db: Database.Database,
@@ -78,7 +79,26 @@ export class SnapshotApplier {
   }
 
   /** Stage, swap, clean up. Rejects (and leaves the live whitelist untouched) on any bad row. */
-  async apply(version: number, source: SnapshotSource, opts: SnapshotOptions): Promise<SnapshotCounts> {
+  apply(version: number, source: SnapshotSource, opts: SnapshotOptions): Promise<SnapshotCounts> {
+    return this.serial(() => this.applyNow(version, source, opts));
+  }
+
+  /** Empty and drop leftovers of an interrupted apply (call at start). */
+  cleanup(sliceMs = this.sliceMs): Promise<void> {
+    return this.serial(async () => {
+      await this.dropTables(stage, sliceMs, () => undefined);
+      await this.dropTables(old, sliceMs, () => undefined);
+    });
+  }
+
+  /** One apply or cleanup at a time: both drop the same tables. */
+  private serial<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(fn);
+    this.queue = run.then(() => undefined, () => undefined);
+    return run;
+  }
+
+  private async applyNow(version: number, source: SnapshotSource, opts: SnapshotOptions): Promise<SnapshotCounts> {
     const slice = opts.sliceMs ?? this.sliceMs;
     const check = opts.checkpoint ?? (() => undefined);
     await this.dropTables(stage, slice, check);
@@ -144,14 +164,12 @@ export class SnapshotApplier {
     // WhitelistStore caches schedules; any write through it clears the
     // cache, and an empty remove is exactly that and nothing more.
     this.whitelist.remove({});
-    await this.dropTables(old, slice, () => undefined);
+    try {
+      await this.dropTables(old, slice, check);
+    } catch {
+      // Stopping: the new whitelist is live; cleanup() empties the old tables at next start.
+    }
     return counts;
-  }
-
-  /** Empty and drop leftovers of an interrupted apply (call at start). */
-  async cleanup(sliceMs = this.sliceMs): Promise<void> {
-    await this.dropTables(stage, sliceMs, () => undefined);
-    await this.dropTables(old, sliceMs, () => undefined);
   }
 
   /**
@@ -284,6 +302,7 @@ export class SnapshotApplier {
 export class SnapshotChunks {
   private readonly sPut: Database.Statement;
   private readonly sIndexes: Database.Statement;
+  private readonly sList: Database.Statement;
   private readonly sBody: Database.Statement;
   private readonly sPrune: Database.Statement;
   private readonly sDrop: Database.Statement;
@@ -293,6 +312,7 @@ export class SnapshotChunks {
       'INSERT INTO sync_wl_chunks (version, idx, body) VALUES (?, ?, ?) ON CONFLICT (version, idx) DO UPDATE SET body = excluded.body',
     );
     this.sIndexes = db.prepare('SELECT count(*) FROM sync_wl_chunks WHERE version = ? AND idx < ?').pluck();
+    this.sList = db.prepare('SELECT idx FROM sync_wl_chunks WHERE version = ? AND idx < ?').pluck();
     this.sBody = db.prepare('SELECT body FROM sync_wl_chunks WHERE version = ? AND idx = ?').pluck();
     this.sPrune = db.prepare('DELETE FROM sync_wl_chunks WHERE version <= ?');
     this.sDrop = db.prepare('DELETE FROM sync_wl_chunks WHERE version = ?');
@@ -305,6 +325,14 @@ export class SnapshotChunks {
   /** How many of indexes 0..chunks-1 are here. */
   have(version: number, chunks: number): number {
     return this.sIndexes.get(version, chunks) as number;
+  }
+
+  /** Indexes 0..chunks-1 still missing. */
+  missing(version: number, chunks: number): number[] {
+    const have = new Set(this.sList.all(version, chunks) as number[]);
+    const out: number[] = [];
+    for (let i = 0; i < chunks; i++) if (!have.has(i)) out.push(i);
+    return out;
   }
 
   body(version: number, index: number): string | undefined {

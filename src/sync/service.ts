@@ -86,6 +86,7 @@ export class SyncService {
   private readonly applier: SnapshotApplier;
   private readonly unhook: Array<() => void> = [];
   private readonly timers: NodeJS.Timeout[] = [];
+  private cleaning: Promise<void> = Promise.resolve();
   private gt: GateTopics | undefined;
   private st: SiteTopics | undefined;
 
@@ -115,7 +116,7 @@ export class SyncService {
     this.at(tuning.retentionFirstRunMs ?? 60_000, () => void this.runRetention());
     this.every(DAY_MS, () => void this.runRetention());
     this.every(3_600_000, () => this.seen.prune(clock()));
-    void this.applier.cleanup().catch((err: Error) => this.log.warn({ err: err.message }, 'snapshot leftovers not cleaned'));
+    this.cleaning = this.applier.cleanup().catch((err: Error) => this.log.warn({ err: err.message }, 'snapshot leftovers not cleaned'));
     const mqttCfg: MqttConfig | undefined = config.mqtt;
     if (!mqttCfg) {
       this.log.info('no mqtt section in config: central sync is off');
@@ -228,8 +229,9 @@ export class SyncService {
     for (const t of this.timers.splice(0)) clearTimeout(t);
     this.feed?.stop();
     this.status?.stop();
-    this.whitelistSync?.stop();
     this.regFeed?.stop();
+    await this.whitelistSync?.stop();
+    await this.cleaning;
     if (this.link && this.gt) {
       const { id, site } = this.deps.config.gate;
       await this.link.stop({ topic: this.gt.status, payload: Buffer.from(JSON.stringify(willMessage(id, site))) });

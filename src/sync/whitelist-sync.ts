@@ -4,7 +4,14 @@
  * at a time. A manifest newer than the local version makes the gate
  * subscribe to the chunks (retained, so they come at once), collect all of
  * them, check the manifest hash over their exact body text, and apply them
- * in slices (store/snapshot.ts) so decisions never stall. A delta whose base
+ * in slices (store/snapshot.ts) so decisions never stall.
+ *
+ * Chunks are fetched by subscribing to a window of chunk topics at a time
+ * (each subscription delivers that retained chunk), not by one wildcard:
+ * mosquitto queues at most max_queued_messages (1000) per client, so a
+ * wildcard over a 2000-chunk snapshot would silently drop half of it.
+ *
+ * A delta whose base
  * is not the local version waits (briefly, in memory) for the versions in
  * between or for the snapshot; an old one is a replay and ignored.
  */
@@ -36,17 +43,23 @@ export interface WhitelistSyncDeps {
 }
 
 const MAX_PENDING_DELTAS = 1_000;
+/** Chunk subscriptions open at once: well under mosquitto's max_queued_messages (1000). */
+const FETCH_WINDOW = 64;
 class Stopped extends Error {}
 
 export class WhitelistSync {
   private target: ManifestMsg | undefined;
   private applying = false;
   private stopped = false;
-  private chunkSubscribed = false;
+  /** Chunk indexes subscribed to and not yet received. */
+  private readonly requested = new Set<number>();
+  private readonly received: number[] = [];
+  private fetching = false;
   private lastChunkAt = 0;
   private gapWarnedFor = -1;
   private readonly deltas = new Map<number, DeltaMsg>();
   private timer: NodeJS.Timeout | undefined;
+  private current: Promise<void> = Promise.resolve();
 
   constructor(private readonly deps: WhitelistSyncDeps) {}
 
@@ -56,9 +69,11 @@ export class WhitelistSync {
     this.timer.unref();
   }
 
-  stop(): void {
+  /** Resolves once a running apply has reached a safe point. */
+  async stop(): Promise<void> {
     this.stopped = true;
     if (this.timer) clearInterval(this.timer);
+    await this.current;
   }
 
   /** True while a snapshot is being applied. */
@@ -67,8 +82,9 @@ export class WhitelistSync {
   }
 
   onConnect(): void {
-    this.chunkSubscribed = false;
-    if (this.target) this.subscribeChunks();
+    // Subscriptions may be gone with the session: ask again for what is missing.
+    this.requested.clear();
+    if (this.target) this.fetchChunks();
   }
 
   onManifest(m: ManifestMsg): void {
@@ -82,8 +98,9 @@ export class WhitelistSync {
     this.target = m;
     this.lastChunkAt = this.deps.clock();
     this.deps.log.info({ version: m.version, local, chunks: m.chunks }, 'whitelist snapshot announced');
-    this.subscribeChunks();
-    void this.tryApply();
+    this.requested.clear();
+    this.fetchChunks();
+    this.kick();
   }
 
   onChunk(c: ChunkMsg, text: string): void {
@@ -91,7 +108,9 @@ export class WhitelistSync {
     if (this.target && c.version < this.target.version) return;
     this.deps.chunks.put(c.version, c.index, text);
     this.lastChunkAt = this.deps.clock();
-    void this.tryApply();
+    if (this.requested.delete(c.index)) this.received.push(c.index);
+    this.fetchChunks();
+    this.kick();
   }
 
   onDelta(d: DeltaMsg): void {
@@ -143,16 +162,33 @@ export class WhitelistSync {
     }
   }
 
-  private subscribeChunks(): void {
-    const { link, topics, log } = this.deps;
-    if (!link.connected) return;
-    this.chunkSubscribed = true;
-    // Subscribing again (even when subscribed) makes the broker send the
-    // retained chunks again (retain handling 0).
-    link.subscribe([topics.chunkWildcard]).catch((err: Error) => {
-      this.chunkSubscribed = false;
-      log.warn({ err: err.message }, 'cannot subscribe to whitelist chunks');
-    });
+  /** Keep FETCH_WINDOW chunk subscriptions open; drop the ones already answered. */
+  private fetchChunks(): void {
+    const { link, topics, log, chunks } = this.deps;
+    const m = this.target;
+    if (!m || !link.connected || this.fetching) return;
+    const done = this.received.splice(0);
+    let wanted: number[] = [];
+    if (this.requested.size < FETCH_WINDOW / 2) {
+      wanted = chunks
+        .missing(m.version, m.chunks)
+        .filter((i) => !this.requested.has(i))
+        .slice(0, FETCH_WINDOW - this.requested.size);
+    }
+    if (!done.length && !wanted.length) return;
+    for (const i of wanted) this.requested.add(i);
+    this.fetching = true;
+    const unsub = done.length ? link.unsubscribe(done.map((i) => topics.chunk(i))) : Promise.resolve();
+    const sub = wanted.length ? link.subscribe(wanted.map((i) => topics.chunk(i))) : Promise.resolve();
+    Promise.all([unsub, sub])
+      .catch((err: Error) => {
+        for (const i of wanted) this.requested.delete(i);
+        log.warn({ err: err.message }, 'cannot subscribe to whitelist chunks');
+      })
+      .finally(() => {
+        this.fetching = false;
+        if (this.received.length || this.requested.size < FETCH_WINDOW / 2) this.fetchChunks();
+      });
   }
 
   private refetchIfStuck(afterMs: number): void {
@@ -161,15 +197,23 @@ export class WhitelistSync {
     const have = this.deps.chunks.have(this.target.version, this.target.chunks);
     this.deps.log.warn({ version: this.target.version, have, of: this.target.chunks }, 'whitelist chunks missing: fetching again');
     this.lastChunkAt = this.deps.clock();
-    this.subscribeChunks();
+    // Subscribing again makes the broker send the retained chunk again.
+    const again = [...this.requested];
+    this.requested.clear();
+    if (again.length) this.deps.link.unsubscribe(again.map((i) => this.deps.topics.chunk(i))).catch(() => undefined);
+    this.fetchChunks();
   }
 
   private finish(): void {
     this.target = undefined;
-    if (this.chunkSubscribed) {
-      this.chunkSubscribed = false;
-      this.deps.link.unsubscribe([this.deps.topics.chunkWildcard]).catch(() => undefined);
-    }
+    const open = [...this.requested, ...this.received.splice(0)];
+    this.requested.clear();
+    if (open.length) this.deps.link.unsubscribe(open.map((i) => this.deps.topics.chunk(i))).catch(() => undefined);
+  }
+
+  private kick(): void {
+    if (this.applying || this.stopped) return;
+    this.current = this.tryApply();
   }
 
   private async tryApply(): Promise<void> {
@@ -220,7 +264,7 @@ export class WhitelistSync {
       this.applying = false;
     }
     this.drainDeltas();
-    if (this.target && this.target !== m) void this.tryApply();
+    if (this.target && this.target !== m) this.kick();
   }
 
   /** Manifest sha256 over the stored chunk bodies in index order, yielding between chunks. */

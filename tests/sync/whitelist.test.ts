@@ -34,14 +34,15 @@ function data(n: number, prefix = 'p') {
   return { people, credentials, schedules: [{ id: 'day', windows: [{ days: [1, 2, 3, 4, 5], from: '08:00', to: '18:00' }], holidays: [] }] };
 }
 
-async function publishSnapshot(version: number, d: ReturnType<typeof data>, opts: { tamper?: boolean } = {}) {
-  const snap = buildSnapshot(version, d, { kid: 'k1', key: centralKey, perChunk: 40 });
+async function publishSnapshot(version: number, d: ReturnType<typeof data>, opts: { tamper?: boolean; perChunk?: number; via?: TestCentral } = {}) {
+  const central_ = opts.via ?? central;
+  const snap = buildSnapshot(version, d, { kid: 'k1', key: centralKey, perChunk: opts.perChunk ?? 40 });
   // chunks first, then the manifest that announces them (what gatectl does)
   for (const [i, c] of snap.chunks.entries()) {
     const env = opts.tamper && i === 1 ? signEnvelope(JSON.parse(c.body).index === 1 ? { ...JSON.parse(c.body), people: [] } : c.body, 'k1', centralKey) : c;
-    await central.publish(central.st.chunk(i), envelopeBytes(env), { retain: true });
+    await central_.publish(central_.st.chunk(i), envelopeBytes(env), { retain: true });
   }
-  await central.publish(central.st.manifest, envelopeBytes(snap.manifest), { retain: true });
+  await central_.publish(central_.st.manifest, envelopeBytes(snap.manifest), { retain: true });
   return snap;
 }
 
@@ -54,7 +55,8 @@ describe('whitelist sync', () => {
     await publishSnapshot(3, data(100));
     h = await startGate(broker.url);
     h.store.whitelist.upsert({ people: [{ id: 'loc1', kind: 'visitor', name: 'On site' }], credentials: [{ key: 'pass:loc1', personId: 'loc1', status: 'active' }] }, 'local');
-    await waitFor('applied', () => h!.store.whitelist.version() === 3);
+    await waitFor('applied', () => h!.gate.events('whitelist_applied').length === 1);
+    expect(h.store.whitelist.version()).toBe(3);
     expect(h.store.whitelist.lookup('card:P99')).toMatchObject({ personId: 'p99' });
     expect(h.store.whitelist.lookup('pass:loc1')).toMatchObject({ origin: 'local' }); // local visitor survives
     expect(h.gate.events('whitelist_applied').at(-1)).toMatchObject({
@@ -119,6 +121,36 @@ describe('whitelist sync', () => {
     expect(h.store.whitelist.lookup('card:P1')).toBeUndefined();
     expect(h.gate.events('whitelist_applied').map((e) => [e.version, e.kind])).toEqual([[5, 'snapshot'], [6, 'delta']]);
   }, 30_000);
+
+  it('fetches a snapshot of more chunks than the broker queues for one client (windowed chunk subscriptions)', async () => {
+    const small = await startMosquitto({ persistence: false, extra: ['max_queued_messages 50'] });
+    const c2 = await TestCentral.connect(small.url);
+    try {
+      central = await TestCentral.connect(broker.url); // for afterEach
+      const snap = await publishSnapshot(7, data(150), { perChunk: 1, via: c2 });
+      expect(snap.chunks.length).toBe(301);
+      // what a single wildcard subscription would get from this broker
+      const wild = await TestCentral.connect(small.url);
+      let got = 0;
+      wild.client.on('message', (t) => (got += t.includes('/whitelist/chunk/') ? 1 : 0));
+      await wild.client.subscribeAsync({ [c2.st.chunkWildcard]: { qos: 1 } });
+      await sleep(1_000);
+      await wild.close();
+      console.log(`wildcard subscriber got ${got} of 301 retained chunks`);
+      expect(got).toBeLessThan(301);
+      h = await startGate(small.url);
+      await waitFor('applied', () => h!.gate.events('whitelist_applied').length === 1, 20_000);
+      expect(h.store.whitelist.version()).toBe(7);
+      expect(h.store.whitelist.lookup('card:P149')).toBeDefined();
+      const rows = h.store.db.prepare('SELECT count(*) FROM sync_wl_chunks').pluck().get();
+      expect(rows).toBe(0); // collected chunks are dropped once applied
+    } finally {
+      await h?.dispose();
+      h = undefined;
+      await c2.close();
+      await small.stop();
+    }
+  }, 40_000);
 
   it('gets deltas sent while it was away (persistent session)', async () => {
     central = await TestCentral.connect(broker.url);
