@@ -12,6 +12,7 @@ import fastifyStatic from '@fastify/static';
 import { AccountStore } from '../store/accounts.js';
 import { VisitorStore } from '../store/visitors.js';
 import { JournalSearch } from '../store/journal-search.js';
+import { JournalSearchWorker } from '../store/journal-search-worker.js';
 import type { AdminDeps } from './deps.js';
 import { AdminError, type ErrorBody } from './errors.js';
 import { DEFAULT_SESSION_TTL_MS, Sessions, installAuth } from './session.js';
@@ -34,7 +35,10 @@ export interface AdminContext {
   deps: AdminDeps;
   accounts: AccountStore;
   visitors: VisitorStore;
+  /** Bounded reads on the main connection (the live backlog). */
   search: JournalSearch;
+  /** Free searches and exports, off the gate's thread (in-thread for an in-memory database). */
+  searcher: Searcher;
   sessions: Sessions;
   limiter: LoginLimiter;
   alerts: AlertBoard;
@@ -42,6 +46,20 @@ export interface AdminContext {
   hub: LiveHub;
   sessionTtlMs: number;
   maxPhotoBytes: number;
+}
+
+export type Searcher = Pick<JournalSearchWorker, 'search' | 'iterate' | 'close'>;
+
+function makeSearcher(deps: AdminDeps, inThread: JournalSearch): Searcher {
+  const db = deps.store.db;
+  if (!db.memory) return new JournalSearchWorker({ path: db.name });
+  return {
+    search: async (f, page, size) => inThread.search(f, page, size),
+    iterate: async function* (f, max) {
+      yield* inThread.iterate(f, max);
+    },
+    close: async () => {},
+  };
 }
 
 export const DEFAULT_MAX_PHOTO_BYTES = 10 * 1024 * 1024;
@@ -87,6 +105,7 @@ export async function buildAdminServer(deps: AdminDeps): Promise<FastifyInstance
     accounts,
     visitors,
     search,
+    searcher: makeSearcher(deps, search),
     sessions: new Sessions(accounts, deps.clock, sessionTtlMs),
     limiter: new LoginLimiter(deps.clock, { ...DEFAULT_LIMITS, ...deps.limits }),
     alerts,
@@ -135,6 +154,7 @@ export async function buildAdminServer(deps: AdminDeps): Promise<FastifyInstance
   ctx.hub.start();
   // SSE responses never end by themselves: close them before the server waits for connections.
   app.addHook('preClose', async () => ctx.hub.stop());
+  app.addHook('onClose', async () => ctx.searcher.close());
   return app;
 }
 

@@ -22,7 +22,10 @@ export interface JournalFilter {
 }
 
 export interface JournalPage {
+  /** Matches, counted up to COUNT_CAP. */
   total: number;
+  /** More than COUNT_CAP matched. */
+  more: boolean;
   page: number;
   pageSize: number;
   events: JournalEvent[];
@@ -69,19 +72,57 @@ function whereClause(f: JournalFilter): Where {
   return { sql: parts.length ? `WHERE ${parts.join(' AND ')}` : '', params };
 }
 
+/** Counting stops here: past it the page says "10000+" instead of scanning the whole journal. */
+export const COUNT_CAP = 10_000;
+const CHUNK = 1_000;
+
+export interface Query {
+  sql: string;
+  params: Record<string, unknown>;
+}
+
+/** The two statements of one page: a capped count and the rows, newest first. */
+export function pageQueries(f: JournalFilter, page: number, pageSize: number): { count: Query; rows: Query; page: number; pageSize: number } {
+  const size = Math.min(Math.max(1, Math.trunc(pageSize)), MAX_PAGE_SIZE);
+  const p = Math.max(1, Math.trunc(page));
+  const w = whereClause(f);
+  return {
+    count: { sql: `SELECT COUNT(*) AS n FROM (SELECT 1 FROM journal ${w.sql} LIMIT @cap)`, params: { ...w.params, cap: COUNT_CAP + 1 } },
+    rows: {
+      sql: `SELECT body, hash FROM journal ${w.sql} ORDER BY seq DESC LIMIT @limit OFFSET @offset`,
+      params: { ...w.params, limit: size, offset: (p - 1) * size },
+    },
+    page: p,
+    pageSize: size,
+  };
+}
+
+/** One export chunk: matching events after `after`, oldest first. */
+export function chunkQuery(f: JournalFilter, after: number, limit: number): Query {
+  const w = whereClause(f);
+  const cond = w.sql ? `${w.sql} AND seq > @after` : 'WHERE seq > @after';
+  return { sql: `SELECT seq, body, hash FROM journal ${cond} ORDER BY seq LIMIT @limit`, params: { ...w.params, after, limit } };
+}
+
+type Row = { seq?: number; body: string; hash: string };
+
+function toPage(n: number, rows: Row[], q: ReturnType<typeof pageQueries>): JournalPage {
+  return { total: Math.min(n, COUNT_CAP), more: n > COUNT_CAP, page: q.page, pageSize: q.pageSize, events: rows.map(toEvent) };
+}
+
+/**
+ * Search on the caller's connection. Used for the small, bounded queries
+ * (the live page's backlog) and by tests; the admin page's free searches go
+ * through JournalSearchWorker so a full scan never stalls the gate's thread.
+ */
 export class JournalSearch {
   constructor(private readonly db: Database.Database) {}
 
   /** Newest first. `page` counts from 1. */
   search(f: JournalFilter, page: number, pageSize: number): JournalPage {
-    const size = Math.min(Math.max(1, Math.trunc(pageSize)), MAX_PAGE_SIZE);
-    const p = Math.max(1, Math.trunc(page));
-    const w = whereClause(f);
-    const total = (this.db.prepare(`SELECT COUNT(*) AS n FROM journal ${w.sql}`).get(w.params) as { n: number }).n;
-    const rows = this.db
-      .prepare(`SELECT body, hash FROM journal ${w.sql} ORDER BY seq DESC LIMIT @limit OFFSET @offset`)
-      .all({ ...w.params, limit: size, offset: (p - 1) * size }) as Array<{ body: string; hash: string }>;
-    return { total, page: p, pageSize: size, events: rows.map(toEvent) };
+    const q = pageQueries(f, page, pageSize);
+    const n = (this.db.prepare(q.count.sql).get(q.count.params) as { n: number }).n;
+    return toPage(n, this.db.prepare(q.rows.sql).all(q.rows.params) as Row[], q);
   }
 
   /** The newest `limit` events of the given types (the live page's backlog). */
@@ -92,7 +133,7 @@ export class JournalSearch {
     types?.forEach((t, i) => (params[`t${i}`] = t));
     const rows = this.db
       .prepare(`SELECT body, hash FROM journal ${typeSql} ORDER BY seq DESC LIMIT @limit`)
-      .all(params) as Array<{ body: string; hash: string }>;
+      .all(params) as Row[];
     return rows.map(toEvent);
   }
 
@@ -101,27 +142,21 @@ export class JournalSearch {
    * left open across event-loop turns would make the connection "busy" for
    * the gate's hot-path writes, so each chunk is one complete .all().
    */
-  *iterate(f: JournalFilter, maxRows = MAX_EXPORT_ROWS, chunk = 1_000): Generator<JournalEvent> {
-    const w = whereClause(f);
-    const cond = w.sql ? `${w.sql} AND seq > @after` : 'WHERE seq > @after';
-    const stmt = this.db.prepare(`SELECT seq, body, hash FROM journal ${cond} ORDER BY seq LIMIT @limit`);
+  *iterate(f: JournalFilter, maxRows = MAX_EXPORT_ROWS): Generator<JournalEvent> {
     let after = 0;
     let left = maxRows;
     while (left > 0) {
-      const rows = stmt.all({ ...w.params, after, limit: Math.min(chunk, left) }) as Array<{
-        seq: number;
-        body: string;
-        hash: string;
-      }>;
+      const q = chunkQuery(f, after, Math.min(CHUNK, left));
+      const rows = this.db.prepare(q.sql).all(q.params) as Row[];
       for (const row of rows) yield toEvent(row);
-      if (rows.length < Math.min(chunk, left)) return;
-      after = rows[rows.length - 1]!.seq;
+      if (rows.length < Math.min(CHUNK, left)) return;
+      after = rows[rows.length - 1]!.seq!;
       left -= rows.length;
     }
   }
 }
 
-function toEvent(row: { body: string; hash: string }): JournalEvent {
+export function toEvent(row: { body: string; hash: string }): JournalEvent {
   return { ...(JSON.parse(row.body) as Omit<JournalEvent, 'hash'>), hash: row.hash } as JournalEvent;
 }
 

@@ -11,6 +11,7 @@ import { REASONS } from '../../controller/reasons.js';
 import { CSV_COLUMNS, csvLine, csvRow, type JournalFilter } from '../../store/journal-search.js';
 import type { JournalEvent } from '../../store/types.js';
 import { parse } from '../validate.js';
+import { AdminError } from '../errors.js';
 
 export const EVENT_TYPES = [
   'access', 'passage', 'manual_open', 'mode_changed', 'door_forced', 'door_held', 'tamper', 'fire_alarm',
@@ -47,21 +48,33 @@ function toFilter(b: z.infer<typeof filterBody>): JournalFilter {
   return f;
 }
 
+/** The worker's failures as API errors: a runaway search is the caller's to narrow. */
+async function searchCall<T>(fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    if ((err as { code?: string }).code === 'SEARCH_TIMEOUT') {
+      throw new AdminError('SEARCH_TIMEOUT', 503, (err as Error).message, { cause: err });
+    }
+    throw err;
+  }
+}
+
 export function journalRoutes(app: FastifyInstance, ctx: AdminContext): void {
   app.post('/api/journal/search', async (req) => {
     const body = parse(filterBody, req.body);
-    const page = ctx.search.search(toFilter(body), body.page, body.pageSize);
+    const page = await searchCall(() => ctx.searcher.search(toFilter(body), body.page, body.pageSize));
     return { ...page, events: page.events.map((ev) => ctx.live.item(ev)) };
   });
 
   app.post('/api/journal/export', async (req, reply) => {
     const body = parse(filterBody, req.body);
-    const events = ctx.search.iterate(toFilter(body));
+    const events = ctx.searcher.iterate(toFilter(body));
     const gate = ctx.deps.gate.status().gate;
-    function* lines() {
+    async function* lines() {
       // The BOM lets spreadsheet programs read the UTF-8 (Chinese reasons typed by guards).
       yield `\uFEFF${csvLine(CSV_COLUMNS)}\r\n`;
-      for (const ev of events) yield `${csvRow(ev)}\r\n`;
+      for await (const ev of events) yield `${csvRow(ev)}\r\n`;
     }
     req.log.info({ operator: req.session!.account }, 'journal exported');
     return reply

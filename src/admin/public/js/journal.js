@@ -36,9 +36,10 @@ function filters() {
 export async function searchJournal(p = 1) {
   const r = await api('POST', '/api/journal/search', { ...filters(), page: p, pageSize: 50 });
   page = r.page;
-  pages = Math.max(1, Math.ceil(r.total / r.pageSize));
-  $('#journal-total').textContent = t('journal.total', { n: r.total });
-  $('#journal-page').textContent = `${page} / ${pages}`;
+  // Counting stops at a cap ("10000+"): past it, Next stays on while pages are full.
+  pages = r.more ? (r.events.length === r.pageSize ? page + 1 : page) : Math.max(1, Math.ceil(r.total / r.pageSize));
+  $('#journal-total').textContent = t('journal.total', { n: r.more ? `${r.total}+` : r.total });
+  $('#journal-page').textContent = r.more ? String(page) : `${page} / ${pages}`;
   const body = clear($('#journal-table tbody'));
   for (const ev of r.events) {
     body.append(
