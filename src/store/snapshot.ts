@@ -199,12 +199,14 @@ export class SnapshotApplier {
 
   private swap(version: number, nowMs: number): number {
     let kept = 0;
+    // CROSS JOIN keeps people (few local rows, partial index sync_people_local)
+    // as the outer loop: this runs inside the one blocking transaction.
     this.db.transaction(() => {
       this.db
         .prepare(
           `INSERT OR IGNORE INTO ${stage('credentials')}
-           SELECT c.* FROM credentials c JOIN people p ON p.id = c.person_id
-           WHERE p.origin = 'local' AND (c.valid_to IS NULL OR c.valid_to > ?)
+           SELECT c.* FROM people p CROSS JOIN credentials c
+           WHERE c.person_id = p.id AND p.origin = 'local' AND (c.valid_to IS NULL OR c.valid_to > ?)
              AND NOT EXISTS (SELECT 1 FROM ${stage('people')} s WHERE s.id = p.id)`,
         )
         .run(nowMs);

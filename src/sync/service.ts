@@ -24,7 +24,7 @@ import { RegistrationOutbox } from '../store/registrations.js';
 import { SnapshotApplier, SnapshotChunks } from '../store/snapshot.js';
 import { VisitorStore } from '../store/visitors.js';
 import { gateTopics, siteTopics, type GateTopics, type SiteTopics } from './protocol/topics.js';
-import { chunkSchema, deltaSchema, eventsAckSchema, manifestSchema, registrationsAckSchema } from './protocol/schemas.js';
+import { deltaSchema, eventsAckSchema, manifestSchema, registrationsAckSchema } from './protocol/schemas.js';
 import { MqttLink } from './mqtt-link.js';
 import { EventFeed } from './event-feed.js';
 import { CommandHandler } from './commands.js';
@@ -170,6 +170,8 @@ export class SyncService {
       clock,
       rejections: this.rejections,
       onChange: changed,
+      keys,
+      maxBytes: mqttCfg.maxPayloadBytes,
       ...(tuning.refetchMs ? { refetchMs: tuning.refetchMs } : {}),
     });
     this.regFeed = new RegistrationFeed({
@@ -305,12 +307,7 @@ export class SyncService {
         return;
       }
       if (topic.startsWith(st.chunk(0).slice(0, -1))) {
-        const m = openSigned(payload, keys, max, chunkSchema);
-        if (!m.ok) return this.rejections.report({ topic: 'whitelist/chunk', code: m.code, message: m.message });
-        if (topic !== st.chunk(m.body.index)) {
-          return this.rejections.report({ topic: 'whitelist/chunk', code: 'BAD_SCHEMA', message: `chunk index ${m.body.index} on ${topic}` });
-        }
-        this.whitelistSync!.onChunk(m.body, m.text);
+        this.whitelistSync!.enqueueChunk(topic, payload);
         return;
       }
       this.log.debug({ topic }, 'message on an unexpected topic ignored');

@@ -21,7 +21,13 @@ import type { Clock } from '../drivers/types.js';
 import type { GateControl } from '../controller/gate-api.js';
 import type { WhitelistStore } from '../store/whitelist.js';
 import type { SnapshotApplier, SnapshotChunk, SnapshotChunks } from '../store/snapshot.js';
-import type { ChunkMsg, DeltaMsg, ManifestMsg } from './protocol/schemas.js';
+import type { KeyObject } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
+import {
+  chunkFrameSchema, credentialSchema, describeZodError, personSchema, scheduleSchema,
+  type ChunkMsg, type DeltaMsg, type ManifestMsg,
+} from './protocol/schemas.js';
+import { openEnvelope } from './protocol/envelope.js';
 import type { SiteTopics } from './protocol/topics.js';
 import type { MqttLink } from './mqtt-link.js';
 import type { Rejections } from './inbound.js';
@@ -38,6 +44,8 @@ export interface WhitelistSyncDeps {
   rejections: Rejections;
   /** Whitelist version changed (status). */
   onChange: () => void;
+  keys: ReadonlyMap<string, KeyObject>;
+  maxBytes: number;
   /** No new chunk for this long while some are missing: subscribe again for the retained ones. */
   refetchMs?: number;
 }
@@ -60,6 +68,8 @@ export class WhitelistSync {
   private readonly deltas = new Map<number, DeltaMsg>();
   private timer: NodeJS.Timeout | undefined;
   private current: Promise<void> = Promise.resolve();
+  private readonly intake: Array<{ topic: string; payload: Buffer }> = [];
+  private intakeRunning = false;
 
   constructor(private readonly deps: WhitelistSyncDeps) {}
 
@@ -101,6 +111,66 @@ export class WhitelistSync {
     this.requested.clear();
     this.fetchChunks();
     this.kick();
+  }
+
+  /**
+   * A chunk message: checked off the receive path, one at a time, with the
+   * record validation sliced, so a burst of 100 KB chunks never holds the
+   * event loop (decisions) for more than a few milliseconds.
+   */
+  enqueueChunk(topic: string, payload: Buffer): void {
+    this.intake.push({ topic, payload });
+    if (!this.intakeRunning) {
+      this.intakeRunning = true;
+      setImmediate(() => void this.drainIntake());
+    }
+  }
+
+  private async drainIntake(): Promise<void> {
+    try {
+      while (this.intake.length && !this.stopped) {
+        const { topic, payload } = this.intake.shift()!;
+        const r = await this.checkChunk(topic, payload);
+        if (r.ok) this.onChunk(r.chunk, r.text);
+        else this.deps.rejections.report({ topic: 'whitelist/chunk', code: r.code, message: r.message });
+        await new Promise<void>((res) => setImmediate(res));
+      }
+    } finally {
+      this.intakeRunning = false;
+    }
+  }
+
+  private async checkChunk(
+    topic: string,
+    payload: Buffer,
+  ): Promise<{ ok: true; chunk: ChunkMsg; text: string } | { ok: false; code: 'OVERSIZE' | 'BAD_JSON' | 'UNKNOWN_KID' | 'BAD_SIGNATURE' | 'BAD_SCHEMA'; message: string }> {
+    const env = openEnvelope(payload, this.deps.keys, this.deps.maxBytes);
+    if (!env.ok) return env;
+    const frame = chunkFrameSchema.safeParse(env.body);
+    if (!frame.success) return { ok: false, code: 'BAD_SCHEMA', message: describeZodError(frame.error) };
+    if (topic !== this.deps.topics.chunk(frame.data.index)) {
+      return { ok: false, code: 'BAD_SCHEMA', message: `chunk index ${frame.data.index} on another chunk's topic` };
+    }
+    // Old chunks (already applied) need no record check.
+    if (frame.data.version <= this.deps.whitelist.version()) return { ok: true, chunk: frame.data as ChunkMsg, text: env.bodyText };
+    const lists = [
+      ['people', frame.data.people, personSchema],
+      ['credentials', frame.data.credentials, credentialSchema],
+      ['schedules', frame.data.schedules, scheduleSchema],
+    ] as const;
+    for (const [name, rows, schema] of lists) {
+      let t0 = performance.now();
+      for (let i = 0; i < rows.length; i++) {
+        const r = schema.safeParse(rows[i]);
+        if (!r.success) return { ok: false, code: 'BAD_SCHEMA', message: `${name}[${i}]: ${describeZodError(r.error)}` };
+        if ((i & 15) === 15 && performance.now() - t0 > 2) {
+          await new Promise<void>((res) => setImmediate(res));
+          t0 = performance.now();
+        }
+      }
+    }
+    // Only the signed text is kept (the manifest hash covers it); the apply parses it again.
+    return { ok: true, chunk: frame.data as ChunkMsg, text: env.bodyText };
   }
 
   onChunk(c: ChunkMsg, text: string): void {

@@ -1,0 +1,248 @@
+/**
+ * bench/sync — the gate's MQTT sync against a real mosquitto, in one run:
+ *   1. a backlog of events drained to a collector that acks as it stores
+ *      (time until the gate's outbox is empty; lost and duplicated events);
+ *   2. delta publish → applied at the gate, p99 over many deltas;
+ *   3. a retained whitelist snapshot of N credentials fetched, hash-checked
+ *      and applied, while the real hot path (Gate.present) keeps deciding:
+ *      the worst decision latency during the apply, counted from when the
+ *      tap was due (so event-loop stalls are included), not only its own run.
+ *
+ *   npm run bench:sync               100k events, 200 deltas, 1M credentials
+ *   npm run bench:sync -- --quick    20k events, 50 deltas, 100k credentials (< 60 s)
+ * The last line is one JSON object with the figures.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createHash, generateKeyPairSync } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { connect as tcpConnect, createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import mqtt from 'mqtt';
+import { parseConfig } from '../src/config.js';
+import { Gate } from '../src/controller/gate.js';
+import { SimOutput, type GpioSet } from '../src/drivers/gpio/index.js';
+import { silentLogger } from '../src/log.js';
+import { openStore, WalCheckpointer } from '../src/store/index.js';
+import type { JournalEvent } from '../src/store/types.js';
+import { SyncService } from '../src/sync/service.js';
+import { envelopeBytes, signEnvelope } from '../src/sync/protocol/envelope.js';
+import { gateTopics, siteTopics } from '../src/sync/protocol/topics.js';
+
+const quick = process.argv.includes('--quick');
+const BACKLOG = quick ? 20_000 : 100_000;
+const DELTAS = quick ? 50 : 200;
+const SNAPSHOT = quick ? 100_000 : 1_000_000;
+/** Records per chunk (people + credentials): ~100 KB retained messages. */
+const PER_CHUNK = 1_000;
+const WHITELIST = 10_000;
+
+const uid = (i: number) => (0x10000000 + i).toString(16).toUpperCase();
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const a = s.address();
+      s.close(() => resolve(typeof a === 'object' && a ? a.port : 0));
+    });
+  });
+}
+
+async function startBroker(dir: string): Promise<{ url: string; child: ChildProcess }> {
+  const port = await freePort();
+  const conf = join(dir, 'mosquitto.conf');
+  writeFileSync(conf, `listener ${port} 127.0.0.1\nallow_anonymous true\npersistence false\n`);
+  const child = spawn('mosquitto', ['-c', conf], { stdio: 'ignore' });
+  const deadline = Date.now() + 10_000;
+  while (Date.now() < deadline) {
+    const ok = await new Promise<boolean>((r) => {
+      const s = tcpConnect({ host: '127.0.0.1', port }).once('connect', () => (s.destroy(), r(true))).once('error', () => r(false));
+    });
+    if (ok) return { url: `mqtt://127.0.0.1:${port}`, child };
+    await sleep(50);
+  }
+  child.kill('SIGKILL');
+  throw new Error('mosquitto did not start');
+}
+
+function simGpio(): GpioSet {
+  const clock = () => Date.now();
+  const o = (n: string) => new SimOutput(n, { clock });
+  return { outputs: { entry: o('entry'), exit: o('exit'), green: o('green'), red: o('red'), buzzer: o('buzzer') }, inputs: {}, start: async () => {}, stop: async () => {} };
+}
+
+function pct(xs: number[], q: number): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length ? s[Math.min(s.length - 1, Math.floor(q * s.length))]! : 0;
+}
+
+async function main(): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'bench-sync-'));
+  const broker = await startBroker(dir);
+  const central = generateKeyPairSync('ed25519');
+  const key = central.privateKey;
+  const signed = (body: unknown) => envelopeBytes(signEnvelope(body, 'k1', key));
+  const config = parseConfig({
+    gate: { id: 'g1', site: 's1' },
+    storage: { path: join(dir, 'gate.db') },
+    mqtt: { url: broker.url },
+    central: { keys: { k1: central.publicKey.export({ type: 'spki', format: 'pem' }).toString() } },
+    privacy: { idHashKey: 'ab'.repeat(32) },
+  });
+  const store = openStore({ path: config.storage.path, synchronous: 'normal', gateId: 'g1' });
+  const checkpointer = new WalCheckpointer({ path: config.storage.path, log: silentLogger() });
+  checkpointer.start();
+  const people = Array.from({ length: WHITELIST }, (_, i) => ({ id: `w${i}`, kind: 'staff' as const, name: `W ${i}` }));
+  store.whitelist.replaceAll(1, { people, credentials: people.map((p, i) => ({ key: `card:${uid(i)}`, personId: p.id, status: 'active' as const })) });
+  let now = Date.now();
+  const gate = new Gate({
+    options: {
+      gateId: 'g1', site: 's1', version: 'bench',
+      access: { passageTimeoutMs: 8000, duplicateTapMs: 0, antiPassback: false, escortWindowMs: 30_000, doorHeldMs: 30_000 },
+      pulseMs: { in: 500, out: 500 }, idHashKey: Buffer.from('ab'.repeat(32), 'hex'),
+    },
+    store, readers: [], gpio: simGpio(), passKeys: () => [], passKeyPem: '', log: silentLogger(), clock: () => now,
+  });
+  await gate.start();
+
+  // 1. backlog ---------------------------------------------------------------
+  const t0Fill = performance.now();
+  for (let i = 0; i < BACKLOG; i++) store.journal.append({ type: 'access', reader: 'entry', direction: 'in', credential: 'card:****0001', granted: true, reason: 'GRANTED' }, Date.now());
+  const fillS = (performance.now() - t0Fill) / 1e3;
+  const gt = gateTopics('s1', 'g1');
+  const st = siteTopics('s1');
+  const collector = await mqtt.connectAsync(broker.url, { protocolVersion: 5, clientId: 'bench-central' });
+  const seen = new Set<number>();
+  let duplicates = 0;
+  let contiguous = 0;
+  let outOfOrder = 0;
+  collector.on('message', (topic, payload) => {
+    if (topic !== gt.events) return;
+    const batch = JSON.parse(payload.toString()) as JournalEvent[];
+    for (let i = 0; i < batch.length; i++) {
+      const e = batch[i]!;
+      if (i > 0 && e.seq !== batch[i - 1]!.seq + 1) outOfOrder++;
+      if (seen.has(e.seq)) duplicates++;
+      else seen.add(e.seq);
+    }
+    while (seen.has(contiguous + 1)) contiguous++;
+    void collector.publishAsync(gt.eventsAck, signed({ upTo: contiguous }), { qos: 1 });
+  });
+  await collector.subscribeAsync({ [gt.events]: { qos: 1 } });
+  const sync = new SyncService({ config, store, gate, log: silentLogger(), clock: () => Date.now(), version: 'bench', clockSynced: () => true });
+  const total = store.journal.lastSeq();
+  const t0 = performance.now();
+  sync.start();
+  while (sync.outbox.state().pending > 0) {
+    if (performance.now() - t0 > 300_000) throw new Error('backlog did not drain in 300 s');
+    await sleep(5);
+  }
+  const backlogS = (performance.now() - t0) / 1e3;
+  const lost = total - [...seen].filter((s) => s <= total).length;
+  console.log(`backlog: ${total} events (written in ${fillS.toFixed(1)} s) drained and acked in ${backlogS.toFixed(2)} s; lost ${lost}, duplicates ${duplicates}, out of order ${outOfOrder}`);
+
+  // 2. deltas ----------------------------------------------------------------
+  const applied = new Map<number, number>();
+  gate.on('event', (ev) => {
+    if (ev.type === 'whitelist_applied') applied.set(ev.version as number, performance.now());
+  });
+  const deltaMs: number[] = [];
+  for (let i = 0; i < DELTAS; i++) {
+    const v = store.whitelist.version() + 1;
+    const body = signed({ version: v, baseVersion: v - 1, upsert: { people: [{ id: `d${i}`, kind: 'visitor', name: 'D' }], credentials: [{ key: `card:D${i}`, personId: `d${i}`, status: 'active' }] }, delete: {} });
+    const t = performance.now();
+    await collector.publishAsync(st.delta, body, { qos: 1 });
+    while (!applied.has(v)) {
+      if (performance.now() - t > 10_000) throw new Error(`delta ${v} not applied in 10 s`);
+      await new Promise((r) => setImmediate(r));
+    }
+    deltaMs.push(applied.get(v)! - t);
+  }
+  const deltaP99 = pct(deltaMs, 0.99);
+  console.log(`deltas: ${DELTAS}, publish → applied p50 ${pct(deltaMs, 0.5).toFixed(2)} ms, p99 ${deltaP99.toFixed(2)} ms`);
+
+  // 3. snapshot while deciding ------------------------------------------------
+  const version = store.whitelist.version() + 1;
+  const hash = createHash('sha256');
+  const perPerson = PER_CHUNK / 2;
+  const chunks = Math.ceil(SNAPSHOT / perPerson);
+  const tPub = performance.now();
+  for (let c = 0; c < chunks; c++) {
+    const ps = [];
+    const cs = [];
+    for (let i = c * perPerson; i < Math.min(SNAPSHOT, (c + 1) * perPerson); i++) {
+      ps.push({ id: `s${i}`, kind: 'staff', name: `S ${i}` });
+      cs.push({ key: `card:${uid(i)}`, personId: `s${i}`, status: 'active' });
+    }
+    const env = signEnvelope({ version, index: c, people: ps, credentials: cs, schedules: [] }, 'k1', key);
+    hash.update(env.body);
+    await collector.publishAsync(st.chunk(c), envelopeBytes(env), { qos: 1, retain: true });
+  }
+  console.log(`snapshot: ${SNAPSHOT} credentials in ${chunks} retained chunks published in ${((performance.now() - tPub) / 1e3).toFixed(1)} s`);
+  const lat: number[] = [];
+  const exec: number[] = [];
+  let deciding = true;
+  let timer: NodeJS.Timeout | undefined;
+  const decideLoop = (dueAt: number) => {
+    const start = performance.now();
+    now = Date.now();
+    gate.present('entry', 'in', { kind: 'card', uid: uid(Math.floor(Math.random() * WHITELIST)) }, now);
+    gate.turnstile.passageSensed(now + 1);
+    const end = performance.now();
+    exec.push(end - start);
+    lat.push(end - dueAt);
+    if (deciding) {
+      const next = performance.now() + 2;
+      timer = setTimeout(() => decideLoop(next), 2);
+    }
+  };
+  // latency baseline before the apply
+  decideLoop(performance.now());
+  await sleep(1_000);
+  const idle = pct(lat.splice(0), 1);
+  exec.splice(0);
+  const tApply = performance.now();
+  await collector.publishAsync(st.manifest, signed({ version, chunks, sha256: hash.digest('hex'), createdAt: new Date().toISOString() }), { qos: 1, retain: true });
+  while (!applied.has(version)) {
+    if (performance.now() - tApply > 600_000) throw new Error('snapshot not applied in 600 s');
+    await sleep(20);
+  }
+  const applyS = (applied.get(version)! - tApply) / 1e3;
+  deciding = false;
+  clearTimeout(timer);
+  const maxLat = pct(lat, 1);
+  console.log(`snapshot applied in ${applyS.toFixed(1)} s with ${lat.length} decisions during it: latency (from due time) p99 ${pct(lat, 0.99).toFixed(2)} ms, max ${maxLat.toFixed(2)} ms; own run max ${pct(exec, 1).toFixed(2)} ms; idle max before ${idle.toFixed(2)} ms`);
+  const ok = store.whitelist.lookup(`card:${uid(SNAPSHOT - 1)}`) !== undefined;
+
+  await sync.stop();
+  await gate.stop();
+  await collector.endAsync(true);
+  await checkpointer.stop();
+  store.close();
+  broker.child.kill('SIGTERM');
+  rmSync(dir, { recursive: true, force: true });
+  console.log(JSON.stringify({
+    quick,
+    backlog_events: total,
+    backlog_ack_s: +backlogS.toFixed(3),
+    lost,
+    duplicates,
+    delta_count: DELTAS,
+    delta_p99_ms: +deltaP99.toFixed(2),
+    snapshot_credentials: SNAPSHOT,
+    snapshot_chunks: chunks,
+    snapshot_apply_s: +applyS.toFixed(2),
+    snapshot_lookup_ok: ok,
+    decisions_during_apply: lat.length,
+    decision_max_during_apply_ms: +maxLat.toFixed(2),
+    decision_p99_during_apply_ms: +pct(lat, 0.99).toFixed(2),
+    decision_exec_max_during_apply_ms: +pct(exec, 1).toFixed(2),
+  }));
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});
