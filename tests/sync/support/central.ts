@@ -50,8 +50,26 @@ export class TestCentral {
     });
   }
 
-  static async connect(url: string): Promise<TestCentral> {
-    const client = await mqtt.connectAsync(url, { protocolVersion: 5, reconnectPeriod: 200, clientId: `central-${randomUUID().slice(0, 8)}` });
+  /** Collector mode: every batch stored by seq, the contiguous prefix acked (as gatectl central does). */
+  readonly stored = new Map<number, JournalEvent>();
+  private contiguous = 0;
+
+  autoAck(): void {
+    this.client.on('message', (topic, payload) => {
+      if (topic !== this.gt.events) return;
+      for (const e of JSON.parse(payload.toString()) as JournalEvent[]) if (!this.stored.has(e.seq)) this.stored.set(e.seq, e);
+      while (this.stored.has(this.contiguous + 1)) this.contiguous++;
+      if (this.client.connected) void this.ack(this.contiguous).catch(() => undefined);
+    });
+  }
+
+  static async connect(url: string, opts: { clientId?: string; clean?: boolean } = {}): Promise<TestCentral> {
+    const client = await mqtt.connectAsync(url, {
+      protocolVersion: 5,
+      reconnectPeriod: 200,
+      clientId: opts.clientId ?? `central-${randomUUID().slice(0, 8)}`,
+      clean: opts.clean ?? true,
+    });
     const c = new TestCentral(client);
     await client.subscribeAsync({ 'gate/v1/s1/g1/#': { qos: 1 } });
     return c;
