@@ -9,6 +9,7 @@ import type { GateControl } from '../controller/gate-api.js';
 import type { PassBody } from '../controller/pass.js';
 import type { Store } from '../store/index.js';
 import type { Credential, Person } from '../store/types.js';
+import type { RegistrationOutbox } from '../store/registrations.js';
 import type { KdfParams } from './password.js';
 import type { LimiterOptions } from './login-limiter.js';
 
@@ -17,9 +18,10 @@ import type { LimiterOptions } from './login-limiter.js';
  * registeredAt, operator}` with the personal data central needs. The only
  * gate → central message that carries names.
  */
-export interface VisitorRegistration {
+export type VisitorRegistration = {
   id: string;
   person: Person & {
+    [k: string]: unknown;
     phone: string;
     organisation: string;
     purpose: string;
@@ -35,12 +37,10 @@ export interface VisitorRegistration {
   /** ISO 8601. */
   registeredAt: string;
   operator: string;
-}
+};
 
-/** The store's RegistrationOutbox (src/store/registrations.ts) as admin/ uses it. */
-export interface RegistrationSink {
-  add(reg: VisitorRegistration): unknown;
-}
+/** The store's RegistrationOutbox (src/store/registrations.ts) as admin/ uses it: pass the outbox itself. */
+export type RegistrationSink = Pick<RegistrationOutbox, 'add'>;
 
 /** Signs a visitor pass with the gate's own Ed25519 key (signPass in controller/pass.ts). */
 export interface PassSigner {
