@@ -15,8 +15,10 @@ export interface MosquittoOptions {
   persistence?: boolean;
   /** Seconds between persistence saves; a kill() loses what came after the last one (default 1). */
   autosaveIntervalS?: number;
-  /** Extra config lines (e.g. `max_queued_messages 100`). */
+  /** Extra config lines (e.g. `max_queued_messages 100`), after the loopback listener. */
   extra?: string[];
+  /** Config lines before everything else (e.g. `per_listener_settings true`). */
+  prelude?: string[];
   /** Fixed port instead of a free one. */
   port?: number;
 }
@@ -81,6 +83,7 @@ export async function startMosquitto(opts: MosquittoOptions = {}): Promise<Mosqu
   writeFileSync(
     conf,
     [
+      ...(opts.prelude ?? []),
       `listener ${port} 127.0.0.1`,
       'allow_anonymous true',
       // Run as root, mosquitto drops to user 'mosquitto', which cannot write our temp dir.
