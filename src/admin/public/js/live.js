@@ -8,9 +8,14 @@ const MAX_FEED = 100;
 let source;
 const alerts = new Map();
 let onMode = () => {};
+let onReader = () => {};
 
 export function onModeEvent(fn) {
   onMode = fn;
+}
+
+export function onReaderEvent(fn) {
+  onReader = fn;
 }
 
 function describe(item) {
@@ -111,6 +116,7 @@ export async function startLive() {
   });
   source.addEventListener('alert', (e) => addAlert(JSON.parse(e.data)));
   source.addEventListener('mode', (e) => onMode(JSON.parse(e.data).mode));
+  source.addEventListener('reader', (e) => onReader(JSON.parse(e.data)));
 }
 
 export function stopLive() {

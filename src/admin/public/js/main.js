@@ -2,7 +2,7 @@
 import { api, setCsrf, whenUnauthorized } from './api.js';
 import { $, $$, show } from './dom.js';
 import { currentLang, errorText, loadLang, onLangChange, t } from './i18n.js';
-import { onModeEvent, rerenderLive, startLive, stopLive } from './live.js';
+import { onModeEvent, onReaderEvent, rerenderLive, startLive, stopLive } from './live.js';
 import { loadStatus, setModeBadge, wireStatus } from './status.js';
 import { resetRegisterForm, wireRegister } from './register.js';
 import { loadInside, wireInside } from './inside.js';
@@ -35,6 +35,7 @@ async function open(name) {
 }
 
 function signedOut() {
+  role = '';
   stopLive();
   setCsrf('');
   show($('#app'), false);
@@ -69,6 +70,9 @@ async function start() {
   fillJournalSelects();
   whenUnauthorized(signedOut);
   onModeEvent(setModeBadge);
+  // Readers coming and going, uptime and backlog: keep the status panel current while it is shown.
+  onReaderEvent(() => view === 'status' && loadStatus().catch(() => {}));
+  setInterval(() => role && view === 'status' && !document.hidden && loadStatus().catch(() => {}), 15_000);
   wireStatus();
   wireRegister();
   wireInside();
