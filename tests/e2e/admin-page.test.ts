@@ -272,10 +272,62 @@ describe('admin page in chromium against the real daemon', () => {
     await shot('10-journal');
   }, 30_000);
 
+  it('an admin creates a guard account; the guard sees no admin tabs; a review registration waits for the admin', async () => {
+    await page.locator('nav button[data-view=accounts]').click();
+    const form = page.locator('#account-form');
+    await form.locator('input[name=name]').fill('guard1');
+    await form.locator('input[name=password]').fill('guard-password-1');
+    await form.locator('button[type=submit]').click();
+    await page.locator('#accounts-table tr[data-account=guard1]').waitFor({ timeout: 3_000 });
+    await shot('13-accounts');
+
+    const ctx = await browser.newContext({ locale: 'en-US', viewport: { width: 1100, height: 900 } });
+    const g = await ctx.newPage();
+    try {
+      await g.goto(daemon.url);
+      await g.locator('#login-form input[name=name]').fill('guard1');
+      await g.locator('#login-form input[name=password]').fill('guard-password-1');
+      await g.locator('#login-form button[type=submit]').click();
+      await g.locator('#app').waitFor({ state: 'visible', timeout: 10_000 });
+      expect(await g.locator('nav button[data-view=accounts]').isVisible()).toBe(false);
+      expect(await g.locator('nav button[data-view=review]').isVisible()).toBe(false);
+      expect(await g.locator('#mode-form').isVisible()).toBe(false);
+
+      await g.locator('nav button[data-view=register]').click();
+      const f = g.locator('#reg-form');
+      await f.locator('input[name=name]').fill('Han Mei');
+      await f.locator('input[name=idNumber]').fill('440524198001010013');
+      await f.locator('input[name=phone]').fill('13700000000');
+      await f.locator('input[name=organisation]').fill('Gamma Co');
+      await f.locator('input[name=purpose]').fill('Audit');
+      await f.locator('input[name=host]').fill('Zhang San');
+      await f.locator('input[name=needsReview]').check();
+      await f.locator('input[name=photo]').setInputFiles({ name: 'p.jpg', mimeType: 'image/jpeg', buffer: await jpeg('#777', 200, 250) });
+      await f.locator('button[type=submit]').click();
+      await g.locator('#pass-review').waitFor({ state: 'visible', timeout: 10_000 });
+    } finally {
+      await ctx.close();
+    }
+    daemon.type('440524198001010013');
+    await page.locator('nav button[data-view=live]').click();
+    await page.locator('#feed li[data-type=access]').filter({ hasText: 'Han Mei' }).filter({ hasText: 'Suspended' }).first().waitFor({ timeout: 3_000 });
+
+    await page.locator('nav button[data-view=review]').click();
+    const row = page.locator('#review-table tbody tr').filter({ hasText: 'Han Mei' });
+    await row.waitFor({ timeout: 3_000 });
+    expect(await row.textContent()).toContain('4405**********0013');
+    await shot('14-review');
+    await row.locator('button').click();
+    await row.waitFor({ state: 'detached', timeout: 3_000 });
+    daemon.type('440524198001010013');
+    await page.locator('nav button[data-view=live]').click();
+    await page.locator('#feed li[data-type=access]').filter({ hasText: 'Han Mei' }).filter({ hasText: 'Granted' }).first().waitFor({ timeout: 3_000 });
+  }, 90_000);
+
   it('the daemon logged no personal data', () => {
     const out = daemon.output();
     expect(out).toContain('visitor registered');
-    for (const secret of [XSS, 'Li Lei', 'Zhang San', 'Acme Supplies', '138 0013 8000', '13900000000', VISITOR_ID, 'E12345678']) {
+    for (const secret of [XSS, 'Li Lei', 'Han Mei', 'Zhang San', 'Acme Supplies', '138 0013 8000', '13900000000', '13700000000', VISITOR_ID, '440524198001010013', 'E12345678']) {
       expect(out, secret).not.toContain(secret);
     }
   });
