@@ -29,6 +29,17 @@ export async function optionalServices(deps: ServiceDeps): Promise<Component[]> 
   const { config, store, gate, log, clock } = deps;
   const components: Component[] = [];
   const registrations = new RegistrationOutbox(store.db, clock);
+  let syncStatus: (() => { connected: boolean; pending: number; oldestSeq?: number }) | undefined;
+
+  if (config.mqtt) {
+    const { SyncService } = await import('./sync/service.js');
+    const sync = new SyncService({ config, store, gate, log: log.child({ c: 'sync' }), clock, registrations });
+    syncStatus = () => {
+      const outbox = sync.statusMessage()?.outbox;
+      return { connected: sync.connected, pending: outbox?.pending ?? 0, ...(typeof outbox?.oldestSeq === "number" ? { oldestSeq: outbox.oldestSeq } : {}) };
+    };
+    components.push({ name: 'sync', start: async () => sync.start(), stop: () => sync.stop() });
+  }
 
   if (config.admin.listen) {
     const { AdminService } = await import('./admin/service.js');
@@ -36,8 +47,8 @@ export async function optionalServices(deps: ServiceDeps): Promise<Component[]> 
       {
         gate,
         store,
-        // The admin page's registration shape is a closed interface; the outbox takes any extra fields.
-        registrations: { add: (reg) => registrations.add({ ...reg, person: { ...reg.person } }) },
+        registrations,
+        ...(syncStatus ? { syncStatus } : {}),
         passSigner: { sign: (body) => signPass(body, deps.gateKey.privateKey) },
         idHashKey: deps.idHashKey,
         dataDir: deps.dataDir,
