@@ -29,7 +29,6 @@ export interface CollectorDeps {
   now?: () => number;
 }
 
-const SESSION_EXPIRY_S = 7 * 24 * 3600;
 const MAX_PAYLOAD = 32 * 1024 * 1024;
 
 export class Collector {
@@ -49,13 +48,17 @@ export class Collector {
   /** Resolves once connected and subscribed the first time; keeps reconnecting after that. */
   async start(): Promise<void> {
     const { broker, log } = this.deps;
+    // Clean start, no persistent session: mosquitto 2.0.11 restores a
+    // persistent session's $share subscription after a restart without ever
+    // delivering to it again, even when subscribed anew (seen in
+    // tests/chaos/broker-restart.test.ts). Nothing is lost without a
+    // session: gates keep every event until it is acked and resend it.
     const client = mqtt.connect(
       broker.url,
       mqttOptions(broker, {
-        clientId: broker.clientId ?? `gatectl-central-${this.group}-${hostname()}`,
-        clean: false,
+        clientId: broker.clientId ?? `gatectl-central-${this.group}-${hostname()}-${process.pid}`,
+        clean: true,
         reconnectPeriod: 1_000,
-        properties: { sessionExpiryInterval: SESSION_EXPIRY_S },
       }),
     );
     this.client = client;
