@@ -49,6 +49,11 @@ export interface LinkOptions {
   clientId: string;
   will: LinkWill;
   log: Logger;
+  /**
+   * Hold the PUBACK of a message (and with it the reading of further
+   * packets: MQTT.js processes them one by one) until the promise settles.
+   */
+  holdAck?: (topic: string) => Promise<void> | undefined;
   /** Override the back-off bounds (tests). */
   backoff?: { minMs?: number; maxMs?: number; authRetryMs?: number };
 }
@@ -94,6 +99,14 @@ export class MqttLink extends EventEmitter<LinkEvents> {
     if (config.key) options.key = readFileSync(config.key);
     const client = mqtt.connect(config.url, options);
     this.client = client;
+    const hold = this.opts.holdAck;
+    if (hold) {
+      client.handleMessage = (packet, callback) => {
+        const p = hold(packet.topic);
+        if (p) p.then(() => callback(), () => callback());
+        else callback();
+      };
+    }
     client.on('connect', (connack: IConnackPacket) => {
       this.attempt = 0;
       this.authRefused = false;

@@ -126,11 +126,13 @@ export class SyncService {
     if (keys.size === 0) this.log.warn('central.keys is empty: every message from central will be refused');
     const gt = (this.gt = gateTopics(site, gateId));
     const st = (this.st = siteTopics(site));
+    const chunkPrefix = st.chunk(0).slice(0, -1);
     const link = (this.link = new MqttLink({
       config: mqttCfg,
       clientId: mqttCfg.clientId ?? `gate-${site}-${gateId}`,
       will: { topic: gt.status, payload: Buffer.from(JSON.stringify(willMessage(gateId, site))) },
       log: this.log,
+      holdAck: (topic) => (topic.startsWith(chunkPrefix) ? this.whitelistSync?.intakeIdle() : undefined),
       backoff: { minMs: tuning.backoffMinMs, maxMs: tuning.backoffMaxMs, authRetryMs: tuning.authRetryMs },
     }));
     this.status = new StatusPublisher({

@@ -70,6 +70,7 @@ export class WhitelistSync {
   private current: Promise<void> = Promise.resolve();
   private readonly intake: Array<{ topic: string; payload: Buffer }> = [];
   private intakeRunning = false;
+  private readonly idleWaiters: Array<() => void> = [];
 
   constructor(private readonly deps: WhitelistSyncDeps) {}
 
@@ -104,7 +105,7 @@ export class WhitelistSync {
       return;
     }
     if (this.target?.version === m.version) return;
-    if (this.target && this.target.sha256 !== m.sha256) this.deps.chunks.prune(m.version - 1);
+    if (this.target && this.target.sha256 !== m.sha256) void this.deps.chunks.prune(m.version - 1);
     this.target = m;
     this.lastChunkAt = this.deps.clock();
     this.deps.log.info({ version: m.version, local, chunks: m.chunks }, 'whitelist snapshot announced');
@@ -126,6 +127,16 @@ export class WhitelistSync {
     }
   }
 
+  /**
+   * Resolves when every queued chunk is checked. The link holds the PUBACK
+   * (and so reading the socket) until then: the broker sends the next chunk
+   * only when this one is done, instead of a burst of megabytes at once.
+   */
+  intakeIdle(): Promise<void> {
+    if (!this.intake.length && !this.intakeRunning) return Promise.resolve();
+    return new Promise<void>((r) => this.idleWaiters.push(r));
+  }
+
   private async drainIntake(): Promise<void> {
     try {
       while (this.intake.length && !this.stopped) {
@@ -137,6 +148,7 @@ export class WhitelistSync {
       }
     } finally {
       this.intakeRunning = false;
+      for (const w of this.idleWaiters.splice(0)) w();
     }
   }
 
@@ -298,8 +310,8 @@ export class WhitelistSync {
     try {
       if ((await this.hashOf(m)) !== m.sha256) {
         rejections.report({ topic: 'whitelist/manifest', code: 'BAD_HASH', message: `chunks of version ${m.version} do not match the manifest sha256` });
-        chunks.drop(m.version);
         this.finish();
+        await chunks.drop(m.version);
         return;
       }
       const source = {
@@ -317,16 +329,16 @@ export class WhitelistSync {
       });
       gate.record({ type: 'whitelist_applied', version: m.version, from: local, kind: 'snapshot', counts });
       log.info({ version: m.version, from: local, ...counts, ms: clock() - started }, 'whitelist snapshot applied');
-      chunks.prune(m.version);
       this.finish();
       this.deps.onChange();
+      await chunks.prune(m.version);
     } catch (err) {
       if (err instanceof Stopped) return;
       const code = (err as { code?: string }).code;
       if (code === 'BAD_WHITELIST' || code === 'BAD_TIME') {
         rejections.report({ topic: 'whitelist/chunk', code: 'BAD_WHITELIST', message: (err as Error).message });
-        chunks.drop(m.version);
         this.finish();
+        await chunks.drop(m.version);
       } else {
         log.error({ err: (err as Error).message, version: m.version }, 'whitelist snapshot apply failed');
       }
