@@ -30,12 +30,12 @@ afterAll(async () => {
 }, 30_000);
 
 it('loses nothing when the broker dies mid-burst', async () => {
-  await gate.burst(150);
+  const burst = gate.burst(400, 8); // ~3.5 s of taps; the broker dies inside it
+  await sleep(800);
   await broker.kill();
-  await gate.burst(150); // decided and journaled with no broker
-  await sleep(2_000);
+  await sleep(2_000); // taps go on being decided and journaled with no broker
   await broker.restart();
-  await gate.burst(100);
+  await burst;
   const n = await expectDrained(gate, central, 90_000);
   expect(n).toBeGreaterThanOrEqual(400);
   verifyCollectorFile(central.dbPath);
