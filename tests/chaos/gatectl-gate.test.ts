@@ -69,6 +69,15 @@ it('a pushed whitelist, commands and a central QR pass work on the real gate', a
   const normal = await gatectl(['cmd', 'set-mode', '--site', 's1', '--gate', 'g1', '--mode', 'normal', '--reason', 'drill over', ...broker_()]);
   expect(normal.code).toBe(0);
 
+  const open = await gatectl(['cmd', 'open', '--site', 's1', '--gate', 'g1', '--direction', 'in', '--reason', 'delivery', '--operator', 'ops1', ...broker_()]);
+  expect(open.code, open.err + open.out).toBe(0);
+  await waitFor('the manual_open event at central', () => events().some((e) => e.type === 'manual_open'), 20_000, () => gate.log());
+
+  const purge = await gatectl(['cmd', 'purge-person', '--site', 's1', '--gate', 'g1', '--person', 'p1', ...broker_()]);
+  expect(purge.code, purge.err + purge.out).toBe(0);
+  await waitFor('the purge event at central', () => events().some((e) => e.type === 'purge'), 20_000, () => gate.log());
+  expect(await tapAndWait('0A0B0C0D')).toMatchObject({ granted: false }); // the person is gone from this gate
+
   const now = Date.now();
   const pass = await gatectl([
     'pass', 'issue', '--site', 's1', '--name', 'Visitor V', '--from', new Date(now - 60_000).toISOString(), '--to', new Date(now + 3_600_000).toISOString(),
