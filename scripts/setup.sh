@@ -8,8 +8,9 @@ cd "$(dirname "$0")/.."
 
 # mosquitto: MQTT tests · pcscd + vsmartcard-vpcd: NFC tests on a virtual reader
 # libpcsclite-dev: builds @pokusew/pcsclite · socat: serial pty tests
-# chromium: admin page end-to-end tests · build-essential/python3: native addons
-PACKAGES=(mosquitto pcscd vsmartcard-vpcd libpcsclite-dev socat chromium build-essential python3 systemd)
+# chromium (+ a CJK font for zh-CN screenshots): admin page end-to-end tests
+# build-essential/python3: native addons · systemd: systemd-notify and systemd-analyze for the service tests
+PACKAGES=(mosquitto pcscd vsmartcard-vpcd libpcsclite-dev socat chromium fonts-wqy-microhei build-essential python3 systemd)
 
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi

@@ -97,7 +97,8 @@ export function seedDemo(store: Store, key: GateKey, idKeyOf: (n: string) => str
 export function printWelcome(out: NodeJS.WritableStream, demo: DemoCredentials, opts: { dataDir: string; admin?: string; logFile: string }): void {
   const w = (s = '') => out.write(s + '\n');
   w('gate-controller: simulation profile (no config file given)');
-  w(`  data: ${opts.dataDir}   logs (pino JSON): ${opts.logFile}${opts.admin ? `   admin page: http://${opts.admin}/` : ''}`);
+  w(`  data: ${opts.dataDir}   logs (pino JSON): ${opts.logFile}`);
+  if (opts.admin) w(`  admin page: http://${opts.admin}/  (sign in as "admin"; first-start password in ${opts.dataDir}/admin-initial-password)`);
   w('');
   w('Type what a reader would read, then Enter:');
   w(`  ${demo.staffCard.padEnd(20)} staff card            ${demo.securityCard.padEnd(10)} security card`);
