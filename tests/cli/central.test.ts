@@ -186,6 +186,32 @@ describe('gatectl central', () => {
   });
 });
 
+describe('alerts', () => {
+  it('stores an alert sent ahead of its backlog and acks only once the backlog fills the gap', async () => {
+    const db = join(tmp.dir, 'alerts.db');
+    const central = runCentral(db, '--gap-grace', '60');
+    await central.ready();
+    const t = gateTopics('s1', 'g6');
+    const evs = journalOf('g6', 5);
+    const gate = await Wire.connect(broker.url);
+    try {
+      await gate.sub(t.eventsAck);
+      await gate.client.publishAsync(t.alerts, JSON.stringify(evs[4]), { qos: 1 });
+      await new Promise((r) => setTimeout(r, 500));
+      expect(acks(gate, t.eventsAck)).toEqual([]); // nothing contiguous from seq 1 yet
+      await gate.client.publishAsync(t.events, JSON.stringify(evs.slice(0, 4)), { qos: 1 });
+      await gate.waitFor((m) => m.topic === t.eventsAck && opened<{ upTo: number }>(m.payload, 'c1', pub).body.upTo === 5);
+      expect(acks(gate, t.eventsAck).every((u) => u === 5)).toBe(true);
+    } finally {
+      await gate.close();
+      await central.stop();
+    }
+    const store = new CentralStore(db);
+    expect(store.events('g6', 1).map((e) => e.hash)).toEqual(evs.map((e) => e.hash));
+    store.close();
+  });
+});
+
 describe('two collectors in one shared-subscription group', () => {
   it('share the feed and one database: every event stored once, acks reach the end', async () => {
     const db = join(tmp.dir, 'shared.db');
