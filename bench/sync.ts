@@ -239,6 +239,8 @@ async function main(): Promise<void> {
     decision_max_during_apply_ms: +maxLat.toFixed(2),
     decision_p99_during_apply_ms: +pct(lat, 0.99).toFixed(2),
     decision_exec_max_during_apply_ms: +pct(exec, 1).toFixed(2),
+    decision_max_idle_before_ms: +idle.toFixed(2),
+    load_avg_1m: +(await import('node:os')).loadavg()[0]!.toFixed(2),
   }));
 }
 
