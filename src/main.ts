@@ -146,7 +146,9 @@ export async function main(argv = process.argv.slice(2)): Promise<void> {
       admin: config.admin.listen,
       logFile,
     });
-    gate.on('event', (ev) => process.stdout.write(sim.narrateEvent(ev, gate.indicator.pattern) + '\n'));
+    gate.on('event', (ev) =>
+      process.stdout.write(sim.narrateEvent(ev, ev.reason === 'DUPLICATE_TAP' || ev.escortedBy ? undefined : gate.indicator.pattern) + '\n'),
+    );
   }
 
   const notify = new SdNotify({ env: process.env, log: log.child({ c: 'sd-notify' }) });

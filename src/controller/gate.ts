@@ -209,7 +209,6 @@ export class Gate extends EventEmitter<GateEventMap> implements GateControl {
     this.clearEscort();
     const personId = decision.personId ?? cred.key;
     const outcome = this.commitAccess(readerId, direction, cred.display, personId, decision, atMs);
-    this.indicator.show('escortWait', { repeatForMs: this.deps.options.access.escortWindowMs });
     const timer = setTimeout(() => this.escortTimedOut(), this.deps.options.access.escortWindowMs);
     timer.unref?.();
     this.pending = { personId, key: cred.key, display: cred.display, readerId, direction, atMs, timer };
@@ -266,7 +265,9 @@ export class Gate extends EventEmitter<GateEventMap> implements GateControl {
       this.turnstile.unlock(direction, { grantRef: committed.id, passages: opts.passages ?? 1 });
     }
     // A duplicate tap right after a grant must not flash red at a person walking through.
-    if (!opts.skipRelay && !decision.escortWait && decision.reason !== 'DUPLICATE_TAP') {
+    if (decision.escortWait) {
+      this.indicator.show('escortWait', { repeatForMs: this.deps.options.access.escortWindowMs });
+    } else if (!opts.skipRelay && decision.reason !== 'DUPLICATE_TAP') {
       this.indicator.show(decision.granted ? 'granted' : decision.alert ? 'alert' : 'denied');
     }
     this.publish(committed, decision.alert);
