@@ -4,11 +4,16 @@
  * the field, the sim GPIO tracing every relay write to a file. A UID read
  * through pcscd must end in an access journal row and a relay pulse; removing
  * and re-inserting the card is a second tap; pcscd killed and started again is
- * recovered without restarting the daemon.
+ * recovered without restarting the daemon. First, on the same stack, the
+ * driver's stop() from a card-removal event must not deadlock (see
+ * NfcReader.stop()).
  *
  * pcscd and vpcd's port are machine-wide: this file holds PCSCD_LOCK (as
  * tests/drivers/nfc/pcsc.test.ts does) from beforeAll to afterAll.
  */
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDaemon, type Daemon } from '../../bench/lib/daemon.js';
 import { startPcscd, type Pcscd } from '../helpers/pcscd.js';
@@ -43,6 +48,47 @@ const attached = () => logLines(daemon!.output(), 'pcsc reader attached').length
 const grantsIn = (g: GateFixture) => g.pulses().length;
 
 describe.sequential('daemon + pcsc reader through pcscd + vpcd', () => {
+  it('NfcReader.stop() reached from a card-removal event returns (no CardReader.close deadlock)', async () => {
+    // Before the daemon starts: the child is pcscd's only client.
+    // A deadlock here blocks the event loop for good, so the reader runs in a
+    // child process (the built driver) that the test can kill.
+    const built = fileURLToPath(new URL('../../dist/src/drivers/nfc/', import.meta.url));
+    if (!existsSync(`${built}nfc-reader.js`)) throw new Error(`${built} missing: run \`npm run build\` first`);
+    const script = `
+      const { NfcReader } = await import('${built}nfc-reader.js');
+      const { loadNfcPcsc } = await import('${built}nfc-pcsc.js');
+      const log = { info() {}, warn(o, m) { say('warn ' + m + ' ' + JSON.stringify(o)); }, debug(o, m) { say('debug ' + m + ' ' + JSON.stringify(o)); }, error() {} };
+      const say = (m) => process.stdout.write(m + '\\n');
+      const createNfc = () => {
+        const nfc = loadNfcPcsc()();
+        nfc.on('reader', (d) => d.on('card.off', async () => { await Promise.resolve(); await reader.stop(); say('stopped'); process.exit(0); }));
+        return nfc;
+      };
+      const reader = new NfcReader({ id: 'x', direction: 'in', name: '${READER}', repeatMs: 0 }, { log, createNfc });
+      reader.on('status', (c) => c && say('attached'));
+      reader.on('credential', () => say('credential'));
+      reader.on('rejected', (r) => say('rejected ' + r));
+      await reader.start();
+    `;
+    const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.on('data', (b: Buffer) => (out += b.toString()));
+    const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+    const c = new VirtualCard({ uid: '04222222222222' });
+    try {
+      await until('child reader attached', () => out.includes('attached'), 8_000);
+      await c.insert();
+      await until('child credential', () => out.includes('credential'), 8_000, () => out);
+      await c.remove();
+      await until('stop() returned after card.off', () => out.includes('stopped'), 5_000, () => out);
+      expect(await exited).toBe(0);
+      await sleep(700); // pcscd has seen the card leave before the daemon's first card
+    } finally {
+      child.kill('SIGKILL');
+      await c.remove();
+    }
+  });
+
   it('a UID read through pcscd → an access journal row, then a relay pulse of pulseMs', async () => {
     gate = makeGate({
       cards: [UID, UID_AFTER],

@@ -15,6 +15,8 @@
  *   produces a 'card' event within `cardTimeoutMs` is reported rejected.
  * - One tap per card presence: repeated reads of a UID inside `repeatMs`
  *   are folded (pokusew/nfc-pcsc#34).
+ * - CardReader.close() inside a status callback's microtasks deadlocks
+ *   (see stop()): the native close always runs from its own macrotask.
  */
 import { EventEmitter } from 'node:events';
 import type { ReaderConfig } from '../../config.js';
@@ -86,6 +88,13 @@ export class NfcReader extends EventEmitter<ReaderEventMap> implements Credentia
     this.running = false;
     if (this.retryTimer) clearTimeout(this.retryTimer);
     this.retryTimer = undefined;
+    // @pokusew/pcsclite 0.6 runs a reader's status callback holding the
+    // reader's (non-recursive) mutex, and the microtasks queued by that
+    // callback run before it unlocks; CardReader.close() takes the same mutex.
+    // So a stop() reached from a card event's promise chain (a card.off, a
+    // credential) would deadlock the event loop for good. Closing from a
+    // fresh macrotask is always outside such a callback.
+    await new Promise<void>((resolve) => setImmediate(resolve));
     this.dropContext();
     if (this.isConnected) this.setStatus(false, 'stopped');
   }
