@@ -21,15 +21,17 @@ export interface SignedSnapshot {
 
 /**
  * Split into chunks of at most `perChunk` records (people, credentials and
- * schedules counted together) keeping retained payloads well under the
- * broker's message size limit.
+ * schedules counted together; default 1000, ~100 KB): small enough that a
+ * gate parses one inside a few milliseconds while it keeps deciding. Gates
+ * fetch chunks by subscribing to a window of chunk topics at a time, so any
+ * number of chunks works with mosquitto's max_queued_messages.
  */
 export function buildSnapshot(
   version: number,
   data: SnapshotData,
   opts: { kid: string; key: KeyObject; perChunk?: number; createdAt?: string },
 ): SignedSnapshot {
-  const per = Math.max(1, opts.perChunk ?? 5_000);
+  const per = Math.max(1, opts.perChunk ?? 1_000);
   const records: Array<['people' | 'credentials' | 'schedules', unknown]> = [
     ...data.schedules.map((s) => ['schedules', s] as ['schedules', unknown]),
     ...data.people.map((p) => ['people', p] as ['people', unknown]),
