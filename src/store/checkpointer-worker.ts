@@ -5,7 +5,7 @@
  * cannot load a .ts file). Its one job: PRAGMA wal_checkpoint on its own
  * connection, off the main thread, so no checkpoint ever runs in a commit.
  *
- * workerData: { path, sqlite (resolved better-sqlite3 entry), intervalMs, truncateBytes }
+ * workerData: { path, sqlite (resolved better-sqlite3 entry), intervalMs }
  * → messages: { type: 'ready' } | { type: 'checkpoint', ... } | { type: 'error', message }
  */
 export const CHECKPOINT_WORKER_SOURCE = String.raw`
@@ -38,14 +38,11 @@ function checkpoint(mode) {
 
 function tick() {
   try {
-    // PASSIVE copies what it can without taking the writer lock.
-    let r = checkpoint('PASSIVE');
-    // Only when the file grew big: TRUNCATE takes the writer lock briefly
-    // (little is left to copy after PASSIVE) and gives the disk space back.
-    if (r.walBytes > workerData.truncateBytes && r.busy === 0 && r.log === r.checkpointed) {
-      r = checkpoint('TRUNCATE');
-    }
-    parentPort.postMessage(r);
+    // PASSIVE only: it copies what it can and never takes the writer lock.
+    // (TRUNCATE does, and was measured stalling hot-path commits by up to
+    // 255 ms during a snapshot apply.) The file itself shrinks when the
+    // writer next wraps the WAL: see journal_size_limit in db.ts.
+    parentPort.postMessage(checkpoint('PASSIVE'));
   } catch (err) {
     parentPort.postMessage({ type: 'error', message: String(err && err.message || err) });
   }

@@ -1,8 +1,10 @@
 /**
  * WAL checkpoints off the hot path. The main connection runs with
  * wal_autocheckpoint=0; this component runs PRAGMA wal_checkpoint(PASSIVE)
- * every few seconds in a worker thread with its own connection, and
- * TRUNCATE when the WAL file has grown past truncateBytes. Without it the
+ * every few seconds in a worker thread with its own connection. PASSIVE never
+ * takes the writer lock, so a commit never waits for it. Once a checkpoint has
+ * copied everything, the writer's next commit restarts the WAL from its start
+ * and cuts the file to journal_size_limit (db.ts). Without this component the
  * WAL would grow without bound.
  */
 import { createRequire } from 'node:module';
@@ -12,7 +14,7 @@ import { CHECKPOINT_WORKER_SOURCE } from './checkpointer-worker.js';
 import { StoreError } from './db.js';
 
 export interface CheckpointResult {
-  mode: 'PASSIVE' | 'TRUNCATE';
+  mode: 'PASSIVE';
   /** 1 when a reader or writer kept it from finishing (it retries next tick). */
   busy: number;
   /** Frames in the WAL and frames copied into the database. */
@@ -26,8 +28,6 @@ export interface WalCheckpointerOptions {
   /** The database file (not ':memory:'). */
   path: string;
   intervalMs?: number;
-  /** TRUNCATE once the -wal file is larger than this. */
-  truncateBytes?: number;
   log: Logger;
   /** Called on the main thread after each checkpoint (metrics, tests). */
   onCheckpoint?: (r: CheckpointResult) => void;
@@ -42,15 +42,15 @@ export class WalCheckpointer {
   private readonly opts: Required<Omit<WalCheckpointerOptions, 'onCheckpoint'>> & Pick<WalCheckpointerOptions, 'onCheckpoint'>;
 
   constructor(opts: WalCheckpointerOptions) {
-    this.opts = { intervalMs: 2_000, truncateBytes: 16 * 1024 * 1024, ...opts };
+    this.opts = { intervalMs: 2_000, ...opts };
   }
 
   /** Resolves once the worker has its connection open. */
   async start(): Promise<void> {
     if (this.worker) return;
-    const { path, intervalMs, truncateBytes, log } = this.opts;
+    const { path, intervalMs, log } = this.opts;
     const sqlite = createRequire(import.meta.url).resolve('better-sqlite3');
-    const worker = new Worker(CHECKPOINT_WORKER_SOURCE, { eval: true, workerData: { path, sqlite, intervalMs, truncateBytes } });
+    const worker = new Worker(CHECKPOINT_WORKER_SOURCE, { eval: true, workerData: { path, sqlite, intervalMs } });
     this.worker = worker;
     let started = false;
     await new Promise<void>((resolve, reject) => {
@@ -62,7 +62,7 @@ export class WalCheckpointer {
       worker.on('message', (m: WorkerMessage) => {
         if (m.type === 'ready') {
           started = true;
-          log.info({ intervalMs, truncateBytes }, 'wal checkpointer started');
+          log.info({ intervalMs }, 'wal checkpointer started');
           resolve();
         } else if (m.type === 'error') {
           // After start: one failed tick (disk error, locked file); the next tick retries.

@@ -47,7 +47,15 @@ export class StoreError extends Error {
  */
 const PAGE_SIZE = 1024;
 
-/** How long a writer waits for the checkpointer's brief TRUNCATE lock. */
+/**
+ * When the writer restarts the WAL after a complete checkpoint, SQLite cuts
+ * the file back to this size (sqlite.org/pragma.html#pragma_journal_size_limit):
+ * the WAL stays small without a TRUNCATE checkpoint, which would take the
+ * writer lock.
+ */
+export const WAL_SIZE_LIMIT_BYTES = 1024 * 1024;
+
+/** How long a writer waits for a lock another connection holds (tools, search worker). */
 const BUSY_TIMEOUT_MS = 5_000;
 
 export function openDatabase(opts: StoreOptions): Database.Database {
@@ -64,6 +72,7 @@ export function openDatabase(opts: StoreOptions): Database.Database {
     }
     db.pragma(`synchronous = ${opts.synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
     db.pragma('wal_autocheckpoint = 0');
+    db.pragma(`journal_size_limit = ${WAL_SIZE_LIMIT_BYTES}`);
     db.pragma('foreign_keys = ON');
     migrate(db, MIGRATIONS);
   } catch (err) {

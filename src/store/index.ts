@@ -5,8 +5,8 @@
  *
  * Writing several things in one transaction elsewhere in store/: use
  * `db.transaction(fn).immediate`. A deferred transaction that reads first
- * and writes later can fail with SQLITE_BUSY (no busy wait) when the
- * checkpointer's TRUNCATE lands in between.
+ * and writes later can fail with SQLITE_BUSY (no busy wait) when
+ * another connection commits in between.
  */
 import type Database from 'better-sqlite3';
 import { AccessLog } from './access.js';
