@@ -12,6 +12,8 @@ import type { Gate } from './controller/gate.js';
 import type { GateKey } from './gate-key.js';
 import type { Clock } from './drivers/types.js';
 import { RegistrationOutbox } from './store/registrations.js';
+import { VisitorStore } from './store/visitors.js';
+import { eraseVisitor } from './visitor-erase.js';
 import { signPass } from './controller/pass.js';
 
 export interface ServiceDeps {
@@ -33,7 +35,17 @@ export async function optionalServices(deps: ServiceDeps): Promise<Component[]> 
 
   if (config.mqtt) {
     const { SyncService } = await import('./sync/service.js');
-    const sync = new SyncService({ config, store, gate, log: log.child({ c: 'sync' }), clock, registrations });
+    const visitors = new VisitorStore(store.db);
+    const sync = new SyncService({
+      config,
+      store,
+      gate,
+      log: log.child({ c: 'sync' }),
+      clock,
+      registrations,
+      // Central's purge-person takes the photo file too, not only the row.
+      purgeVisitor: (personId) => eraseVisitor(visitors, deps.dataDir, personId),
+    });
     syncStatus = () => {
       const outbox = sync.statusMessage()?.outbox;
       return { connected: sync.connected, pending: outbox?.pending ?? 0, ...(typeof outbox?.oldestSeq === "number" ? { oldestSeq: outbox.oldestSeq } : {}) };

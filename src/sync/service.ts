@@ -47,6 +47,11 @@ export interface SyncDeps {
   version?: string;
   /** Default: systemd-timesyncd's /run/systemd/timesync/synchronized exists. */
   clockSynced?: () => boolean;
+  /**
+   * purge-person: remove a visitor's personal data kept beside the whitelist
+   * (the visitors row and the photo file). Default: the visitors row only.
+   */
+  purgeVisitor?: (personId: string) => boolean;
   /** Test hooks: reconnect back-off, chunk refetch delay. */
   tuning?: { backoffMinMs?: number; backoffMaxMs?: number; authRetryMs?: number; refetchMs?: number; retentionFirstRunMs?: number };
 }
@@ -190,7 +195,11 @@ export class SyncService {
       whitelist: store.whitelist,
       seen: this.seen,
       registrations: this.registrations,
-      ...(visitors ? { purgeVisitor: (id: string) => visitors.remove(id) } : {}),
+      ...(this.deps.purgeVisitor
+        ? { purgeVisitor: this.deps.purgeVisitor }
+        : visitors
+          ? { purgeVisitor: (id: string) => visitors.remove(id) }
+          : {}),
       feed: this.feed,
       link,
       resultTopic: gt.cmdResult,
