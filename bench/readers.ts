@@ -2,19 +2,16 @@
  * bench/readers — reader bytes → relay write, on the real stacks, plus the
  * SIGKILL crash campaign.
  *
- * Serial: the real Gate + the real SerialReader on a socat pty pair + a
- * SimOutput relay, in this process. Timed from the write() of a line on the
- * far end of the pty to the entry relay's set(true). A pty has no baud rate:
- * the bytes arrive at once, so the measured time is all software, i.e. time
- * ABOVE the floor. The floor is the line's own transmission time on a real
- * UART at the configured baud (10 bits per byte × bytes / baud), which a real
- * reader adds in front. Goal: p99 ≤ floor + 2 ms, i.e. measured p99 ≤ 2 ms.
+ * Serial: the real Gate + SerialReader on a socat pty + a SimOutput relay, in
+ * this process; from the write() on the far end of the pty to the relay's
+ * set(true). A pty has no baud rate, so the measured time is all ABOVE the
+ * floor: the line's own time on a real UART at the configured baud (10 bits
+ * per byte × bytes / baud). Goal: p99 ≤ floor + 2 ms, i.e. measured ≤ 2 ms.
  *
- * PC/SC: the real Gate + the real NfcReader through Debian pcscd + vpcd (a
- * virtual card). Timed from the driver's `at` (the clock read when the GET
- * DATA answer arrived, right before the credential event) to set(true).
- * Goal: p99 ≤ 1 ms. Also shown: nfc-pcsc's own 'card' event → relay, which
- * includes the GET DATA round trip through pcscd.
+ * PC/SC: the real Gate + NfcReader through Debian pcscd + vpcd; from the
+ * driver's `at` (its clock read when the GET DATA answer arrived) to
+ * set(true). Goal: p99 ≤ 1 ms. Also shown: nfc-pcsc's own 'card' event →
+ * relay, which includes the GET DATA round trip through pcscd.
  *
  *   npm run bench:readers -- --quick   300 serial taps, 8 card taps, 20 kills
  *   npm run bench:readers              2000 serial taps, 40 card taps, 200 kills
@@ -200,7 +197,9 @@ async function pcscBench(): Promise<{ overhead: number[]; cardToRelay: number[] 
     );
   try {
     return await withGate(uids, reader, async ({ gate, relay, reader }) => {
-      await until(() => reader.connected, 10_000, 'pcsc reader attached');
+      for (const end = Date.now() + 10_000; !reader.connected; await sleep(20)) {
+        if (Date.now() > end) throw new Error('pcsc reader not attached within 10 s');
+      }
       const overhead: number[] = [];
       const cardToRelay: number[] = [];
       for (let i = 0; i < PCSC_TAPS + 1; i++) {
@@ -234,14 +233,6 @@ function pct(samples: number[], q: number): number {
 const ms = (x: number) => `${x.toFixed(3)} ms`;
 const round = (x: number) => Number(x.toFixed(3));
 const sleep = (t: number) => new Promise((r) => setTimeout(r, t));
-
-async function until(cond: () => boolean, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms`);
-    await sleep(20);
-  }
-}
 
 async function main(): Promise<void> {
   const t0 = performance.now();
