@@ -26,7 +26,7 @@ Any bad row stops everything: nothing is published.
                        here and never sent in clear
   --schedules FILE     schedules CSV (with a people CSV)
   --version N          publish as version N (default: current + 1)
-  --chunk-size N       records per snapshot chunk (default 5000)
+  --chunk-size N       records per snapshot chunk (default: the protocol's, 1000)
   --dry-run            check the file and print what would change; publish nothing
 
 CSV (one person per row; header names in any order, case-insensitive):
@@ -80,8 +80,8 @@ export const whitelistPushCommand: GatectlCommand = {
     const site = identOpt(p, 'site');
     const hashKey = hashKeyOf(str(p, 'hash-key') ?? process.env.GATECTL_HASH_KEY);
     const wanted = intOpt(p, 'version');
-    const perChunk = intOpt(p, 'chunk-size', 5_000)!;
-    if (perChunk < 1) throw new CliError('BAD_ARGS', '--chunk-size must be at least 1', 2);
+    const perChunk = intOpt(p, 'chunk-size');
+    if (perChunk !== undefined && perChunk < 1) throw new CliError('BAD_ARGS', '--chunk-size must be at least 1', 2);
     const schedulesFile = str(p, 'schedules');
     // Everything local first: a bad row or key never reaches the broker.
     const data = readWhitelistFile(file, { ...(hashKey ? { hashKey } : {}), ...(schedulesFile ? { schedulesFile } : {}) });
@@ -107,7 +107,7 @@ export const whitelistPushCommand: GatectlCommand = {
         io.out(`dry run: site ${site} version ${current.version} → ${version}: ${counts}; ${changeText}`);
         return 0;
       }
-      const r = await publishWhitelist(client, { site, version, data, ...(delta ? { delta } : {}), oldChunkIndexes: current.chunkIndexes, perChunk }, signer);
+      const r = await publishWhitelist(client, { site, version, data, ...(delta ? { delta } : {}), oldChunkIndexes: current.chunkIndexes, ...(perChunk ? { perChunk } : {}) }, signer);
       io.out(`published site ${site} whitelist version ${version}: ${counts}; ${r.chunks} chunk(s); ${changeText}`);
       return 0;
     } finally {
