@@ -41,9 +41,7 @@ const runs = (part: string) => !only || only === part;
 const SERIAL_TAPS = quick ? 300 : 2_000;
 const PCSC_TAPS = quick ? 8 : 40;
 const KILLS = quick ? 20 : 200;
-const WARMUP = 20;
-const BAUD = 9600;
-const CARDS = 200;
+const [WARMUP, BAUD, CARDS] = [20, 9600, 200];
 const serialUid = (i: number) => (0x10000000 + (i % CARDS)).toString(16).toUpperCase();
 const pcscUid = (i: number) => `04${(0xa0000000 + i).toString(16).toUpperCase()}EE`;
 
