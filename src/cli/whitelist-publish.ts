@@ -22,9 +22,14 @@ export interface CurrentSnapshot {
   data?: WhitelistData;
   /** Why `data` is absent although a manifest exists. */
   problem?: string;
-  /** Chunk topics holding a retained message (to clear those beyond the new count). */
-  chunkIndexes: number[];
+  /** A retained manifest exists but cannot be read: the current version is unknown. */
+  unreadable?: boolean;
+  /** Chunk count of the retained snapshot (its chunks beyond the new count get cleared). */
+  oldChunks: number;
 }
+
+/** Chunk topics subscribed at once: mosquitto drops retained messages past max_queued_messages (1000). */
+const CHUNK_WINDOW = 100;
 
 function bodyOf(payload: Buffer): { body: unknown; text: string } | undefined {
   try {
@@ -36,66 +41,62 @@ function bodyOf(payload: Buffer): { body: unknown; text: string } | undefined {
 }
 
 /**
- * Retained messages arrive right after SUBACK; with no manifest within
- * `quietMs` the site has none. Once a manifest is seen, wait for its chunks.
+ * Read the site's retained snapshot the way a gate does: the manifest first
+ * (retained messages arrive right after SUBACK, so none within `quietMs`
+ * means the site has none), then its chunks a window at a time.
  */
 export async function readCurrentSnapshot(client: MqttClient, site: string, opts: { quietMs?: number; timeoutMs?: number } = {}): Promise<CurrentSnapshot> {
   const t = siteTopics(site);
-  const chunkPrefix = t.chunkWildcard.slice(0, -1);
-  let manifest: ManifestMsg | undefined;
-  let manifestProblem: string | undefined;
-  const chunks = new Map<number, { text: string; body: unknown }>();
+  const inbox = new Map<string, Buffer>();
   let wake: () => void = () => {};
   const onMessage = (topic: string, payload: Buffer, packet: { retain?: boolean }) => {
-    if (!packet.retain || payload.length === 0) return;
-    if (topic === t.manifest) {
-      const b = bodyOf(payload);
-      const m = b && manifestSchema.safeParse(b.body);
-      if (m?.success) manifest = m.data;
-      else manifestProblem = 'the retained manifest is unreadable';
-    } else if (topic.startsWith(chunkPrefix)) {
-      const i = Number(topic.slice(chunkPrefix.length));
-      const b = bodyOf(payload);
-      if (Number.isInteger(i) && b) chunks.set(i, b);
-      else if (Number.isInteger(i)) chunks.set(i, { text: '', body: undefined });
-    }
+    if (!packet.retain) return;
+    inbox.set(topic, payload);
     wake();
   };
-  client.on('message', onMessage);
-  try {
-    await client.subscribeAsync([t.manifest, t.chunkWildcard], { qos: 1 });
-    const quietUntil = Date.now() + (opts.quietMs ?? 1_500);
-    const deadline = Date.now() + (opts.timeoutMs ?? 30_000);
-    const done = () => manifest !== undefined && allChunksOf(manifest, chunks);
-    while (!done() && Date.now() < (manifest || manifestProblem ? deadline : quietUntil)) {
+  const waitUntil = async (done: () => boolean, untilMs: number): Promise<boolean> => {
+    while (!done() && Date.now() < untilMs) {
       await new Promise<void>((resolve) => {
         wake = resolve;
         setTimeout(resolve, 100);
       });
     }
-    await client.unsubscribeAsync([t.manifest, t.chunkWildcard]);
+    return done();
+  };
+  client.on('message', onMessage);
+  try {
+    await client.subscribeAsync(t.manifest, { qos: 1 });
+    await waitUntil(() => inbox.has(t.manifest), Date.now() + (opts.quietMs ?? 1_500));
+    await client.unsubscribeAsync(t.manifest);
+    const raw = inbox.get(t.manifest);
+    if (!raw || raw.length === 0) return { version: 0, oldChunks: 0 };
+    const parsed = manifestSchema.safeParse(bodyOf(raw)?.body);
+    if (!parsed.success) return { version: 0, oldChunks: 0, unreadable: true, problem: 'the retained manifest is unreadable' };
+    const m = parsed.data;
+    const base = { version: m.version, oldChunks: m.chunks };
+    for (let from = 0; from < m.chunks; from += CHUNK_WINDOW) {
+      const topics = Array.from({ length: Math.min(CHUNK_WINDOW, m.chunks - from) }, (_, k) => t.chunk(from + k));
+      await client.subscribeAsync(topics, { qos: 1 });
+      const all = await waitUntil(() => topics.every((x) => inbox.has(x)), Date.now() + (opts.timeoutMs ?? 10_000));
+      await client.unsubscribeAsync(topics);
+      if (!all) return { ...base, problem: `not every chunk of version ${m.version} is retained` };
+    }
+    const texts: string[] = [];
+    const data: WhitelistData = { people: [], credentials: [], schedules: [] };
+    for (let i = 0; i < m.chunks; i++) {
+      const b = bodyOf(inbox.get(t.chunk(i))!);
+      const c = chunkSchema.safeParse(b?.body);
+      if (!b || !c.success || c.data.version !== m.version || c.data.index !== i) return { ...base, problem: `chunk ${i} is not chunk ${i} of version ${m.version}` };
+      texts.push(b.text);
+      data.people.push(...c.data.people);
+      data.credentials.push(...c.data.credentials);
+      data.schedules.push(...c.data.schedules);
+    }
+    if (manifestHash(texts) !== m.sha256) return { ...base, problem: 'the retained chunks do not match the manifest sha256' };
+    return { ...base, data };
   } finally {
     client.removeListener('message', onMessage);
   }
-  const chunkIndexes = [...chunks.keys()].sort((a, b) => a - b);
-  if (!manifest) return { version: 0, chunkIndexes, ...(manifestProblem ? { problem: manifestProblem } : {}) };
-  if (!allChunksOf(manifest, chunks)) return { version: manifest.version, chunkIndexes, problem: `not every chunk of version ${manifest.version} is retained` };
-  const texts = [...Array(manifest.chunks).keys()].map((i) => chunks.get(i)!.text);
-  if (manifestHash(texts) !== manifest.sha256) return { version: manifest.version, chunkIndexes, problem: 'the retained chunks do not match the manifest sha256' };
-  const data: WhitelistData = { people: [], credentials: [], schedules: [] };
-  for (let i = 0; i < manifest.chunks; i++) {
-    const c = chunkSchema.safeParse(chunks.get(i)!.body);
-    if (!c.success) return { version: manifest.version, chunkIndexes, problem: `chunk ${i} does not match the chunk schema` };
-    data.people.push(...c.data.people);
-    data.credentials.push(...c.data.credentials);
-    data.schedules.push(...c.data.schedules);
-  }
-  return { version: manifest.version, data, chunkIndexes };
-}
-
-function allChunksOf(m: ManifestMsg, chunks: Map<number, { body: unknown }>): boolean {
-  for (let i = 0; i < m.chunks; i++) if ((chunks.get(i)?.body as { version?: number } | undefined)?.version !== m.version) return false;
-  return true;
 }
 
 /** What changed from `prev` to `next`, as a protocol delta. */
@@ -137,8 +138,8 @@ export interface PublishPlan {
   version: number;
   data: WhitelistData;
   delta?: DeltaMsg;
-  /** Retained chunk topics of the old snapshot to clear when the new one has fewer chunks. */
-  oldChunkIndexes: number[];
+  /** Chunk count of the old snapshot: its chunks past the new count are cleared. */
+  oldChunks: number;
   perChunk?: number;
 }
 
@@ -149,7 +150,7 @@ export async function publishWhitelist(client: MqttClient, plan: PublishPlan, si
   const pending: Array<Promise<unknown>> = [];
   snap.chunks.forEach((c, i) => pending.push(client.publishAsync(t.chunk(i), envelopeBytes(c), { qos: 1, retain: true })));
   // An empty retained payload deletes the retained message (MQTT 5 §3.3.1.3).
-  for (const i of plan.oldChunkIndexes) if (i >= snap.chunks.length) pending.push(client.publishAsync(t.chunk(i), Buffer.alloc(0), { qos: 1, retain: true }));
+  for (let i = snap.chunks.length; i < plan.oldChunks; i++) pending.push(client.publishAsync(t.chunk(i), Buffer.alloc(0), { qos: 1, retain: true }));
   await Promise.all(pending);
   let deltaBytes = 0;
   if (plan.delta) {

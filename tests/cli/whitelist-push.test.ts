@@ -123,6 +123,21 @@ describe('gatectl whitelist push', () => {
     expect((await retained()).manifest.version).toBe(2);
   });
 
+  it('reads a snapshot of more chunks than mosquitto queues at once (1000) to compute the delta', async () => {
+    const w = await Wire.connect(broker.url);
+    const s2 = siteTopics('s2');
+    await w.sub(s2.delta);
+    const rows = (changed: boolean) => Array.from({ length: 1200 }, (_, i) => `q${i},staff,${changed && i === 777 ? 'Renamed' : `P${i}`},,,`);
+    const args = ['--site', 's2', '--url', broker.url, '--key-file', keyFile, '--chunk-size', '1'];
+    expect((await gatectl(['whitelist', 'push', csv('big1.csv', rows(false)), ...args])).code).toBe(0);
+    const r = await gatectl(['whitelist', 'push', csv('big2.csv', rows(true)), ...args]);
+    expect(r.err).toBe('');
+    expect(r.out).toMatch(/version 2: 1200 people.*1200 chunk\(s\); delta from 1: 1 upserts, 0 deletes/);
+    const d = await w.waitFor((m) => m.topic === s2.delta && m.payload.toString().includes('Renamed'));
+    expect(opened<DeltaMsg>(d.payload, 'c1', pub).body).toEqual({ version: 2, baseVersion: 1, upsert: { people: [{ id: 'q777', kind: 'staff', name: 'Renamed' }] }, delete: {} });
+    await w.close();
+  }, 60_000);
+
   it('fails clearly when the broker is not there', async () => {
     const r = await gatectl(['whitelist', 'push', csv('x.csv', ['p1,staff,A,04A21B3C,,']), '--site', 's1', '--url', 'mqtt://127.0.0.1:1', '--key-file', keyFile]);
     expect(r.code).toBe(1);

@@ -89,6 +89,9 @@ export const whitelistPushCommand: GatectlCommand = {
     const client = await connectOnce(brokerOptions(p));
     try {
       const current = await readCurrentSnapshot(client, site);
+      if (current.unreadable && wanted === undefined) {
+        throw new CliError('MANIFEST_UNREADABLE', `the site's retained manifest cannot be read, so its version is unknown; give --version N (above every gate's) to publish anyway`);
+      }
       const version = wanted ?? current.version + 1;
       if (version <= current.version) {
         throw new CliError('VERSION_NOT_NEWER', `--version ${version} is not newer than the site's current version ${current.version}`);
@@ -107,7 +110,7 @@ export const whitelistPushCommand: GatectlCommand = {
         io.out(`dry run: site ${site} version ${current.version} → ${version}: ${counts}; ${changeText}`);
         return 0;
       }
-      const r = await publishWhitelist(client, { site, version, data, ...(delta ? { delta } : {}), oldChunkIndexes: current.chunkIndexes, ...(perChunk ? { perChunk } : {}) }, signer);
+      const r = await publishWhitelist(client, { site, version, data, ...(delta ? { delta } : {}), oldChunks: current.oldChunks, ...(perChunk ? { perChunk } : {}) }, signer);
       io.out(`published site ${site} whitelist version ${version}: ${counts}; ${r.chunks} chunk(s); ${changeText}`);
       return 0;
     } finally {
