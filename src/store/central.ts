@@ -60,14 +60,19 @@ export class CentralStore {
    * `synchronous` FULL by default: an ack tells the gate it may forget the
    * events, so they must survive a power loss here (sqlite.org/pragma.html#pragma_synchronous).
    */
-  constructor(path: string, opts: { synchronous?: 'normal' | 'full'; readonly?: boolean } = {}) {
-    if (path !== ':memory:' && !opts.readonly) mkdirSync(dirname(path), { recursive: true });
-    this.db = new Database(path, opts.readonly ? { readonly: true, fileMustExist: true } : {});
-    if (!opts.readonly) this.db.pragma('journal_mode = WAL');
+  constructor(path: string, opts: { synchronous?: 'normal' | 'full'; mustExist?: boolean } = {}) {
+    if (path !== ':memory:' && !opts.mustExist) mkdirSync(dirname(path), { recursive: true });
+    this.db = new Database(path, { fileMustExist: opts.mustExist === true });
+    // Never turn another database (a gate's) into a collector store by adding tables to it.
+    const tables = this.db.prepare("SELECT count(*) FROM sqlite_master WHERE type = 'table'").pluck().get() as number;
+    if ((tables > 0 || opts.mustExist) && !isCentralStore(this.db)) {
+      this.db.close();
+      throw Object.assign(new Error(`${path} is not a collector store (gatectl central --db)`), { code: 'NOT_A_CENTRAL_DB' });
+    }
+    this.db.pragma('journal_mode = WAL');
     this.db.pragma(`synchronous = ${opts.synchronous === 'normal' ? 'NORMAL' : 'FULL'}`);
     this.db.pragma('busy_timeout = 10000');
-    if (!opts.readonly) this.migrate();
-    else if (!isCentralStore(this.db)) throw Object.assign(new Error(`${path} is not a collector store (no central_events table)`), { code: 'NOT_A_CENTRAL_DB' });
+    this.migrate();
     const db = this.db;
     this.stmt = {
       gate: db.prepare<[string], GateRow>('SELECT * FROM central_gates WHERE gate = ?'),

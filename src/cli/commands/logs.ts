@@ -60,7 +60,7 @@ export const logsCommand: GatectlCommand = {
     const wantsReplay = str(p, 'url') !== undefined || process.env.GATECTL_URL !== undefined;
     let store: CentralStore;
     try {
-      store = new CentralStore(dbPath);
+      store = new CentralStore(dbPath, { mustExist: true });
     } catch (cause) {
       throw new CliError('DB_UNUSABLE', `--db ${dbPath}: ${(cause as Error).message}`, 1, { cause });
     }
