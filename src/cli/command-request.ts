@@ -32,6 +32,11 @@ export interface Target {
   gate?: string;
 }
 
+function unreadableAnswer(body: unknown): body is CommandResultMsg {
+  const b = body as { id?: unknown; ok?: unknown; error?: { code?: unknown } } | null;
+  return typeof b === 'object' && b !== null && b.id === '' && b.ok === false && typeof b.error?.code === 'string';
+}
+
 /** Publish only (QoS 1, PUBACK awaited): the collector's replay requests. */
 export async function publishCommand(client: MqttClient, target: Target, cmd: CommandMsg, signer: SigningKey, responseTopic?: string): Promise<void> {
   const topic = target.gate ? gateTopics(target.site, target.gate).cmd : siteTopics(target.site).cmd;
@@ -67,6 +72,9 @@ export async function requestCommand(
       }
       const r = commandResultSchema.safeParse(body);
       if (r.success && (corr === cmd.id || r.data.id === cmd.id)) resolve(r.data);
+      // A gate that could not read the command (bad signature, unknown kid)
+      // answers with id "" — the correlation data still says it is ours.
+      else if (corr === cmd.id && unreadableAnswer(body)) resolve(body);
     };
     client.on('message', onMessage);
   });

@@ -63,6 +63,11 @@ it('a pushed whitelist, commands and a central QR pass work on the real gate', a
   expect(ping.code, ping.err).toBe(0);
   expect(JSON.parse(ping.out)).toMatchObject({ ok: true });
 
+  // Signed under a kid the gate does not know: refused, and gatectl says so at once.
+  const stranger = await gatectl(['cmd', 'ping', '--site', 's1', '--gate', 'g1', ...broker_(), '--kid', 'stranger']);
+  expect(stranger.code, stranger.err).toBe(1);
+  expect(JSON.parse(stranger.out)).toMatchObject({ ok: false });
+
   const lock = await gatectl(['cmd', 'set-mode', '--site', 's1', '--gate', 'g1', '--mode', 'lockdown', '--reason', 'drill', ...broker_()]);
   expect(lock.code, lock.err + lock.out).toBe(0);
   expect(await tapAndWait('0A0B0C0D')).toMatchObject({ granted: false, reason: 'LOCKDOWN' });

@@ -24,14 +24,20 @@ beforeAll(async () => {
   gate = await Wire.connect(broker.url);
   gate.client.on('message', (topic, payload, packet) => {
     if (topic !== t.cmd) return;
-    const cmd = commandSchema.parse(opened(payload, 'c1', pub).body);
+    const reply = (result: object) =>
+      void gate.client.publishAsync(packet.properties!.responseTopic!, JSON.stringify(result), { qos: 1, properties: { correlationData: packet.properties!.correlationData! } });
+    let body: unknown;
+    try {
+      body = opened(payload, 'c1', pub).body;
+    } catch (e) {
+      // As protocol v1 says: an unreadable command is answered with id "".
+      return reply({ id: '', ok: false, error: { code: 'UNKNOWN_KID', message: (e as Error).message } });
+    }
+    const cmd = commandSchema.parse(body);
     received.push(cmd);
     const result =
       cmd.type === 'open' ? { id: cmd.id, ok: false, error: { code: 'LOCKDOWN', message: 'gate is in lockdown' } } : { id: cmd.id, ok: true, result: { type: cmd.type } };
-    void gate.client.publishAsync(packet.properties!.responseTopic!, JSON.stringify(result), {
-      qos: 1,
-      properties: { correlationData: packet.properties!.correlationData! },
-    });
+    reply(result);
   });
   await gate.sub(t.cmd);
 });
@@ -68,6 +74,13 @@ describe('gatectl cmd', () => {
     expect(r.code).toBe(1);
     expect(JSON.parse(r.out)).toMatchObject({ ok: false, error: { code: 'LOCKDOWN' } });
     expect(r.err).toMatch(/gate g1 refused: LOCKDOWN/);
+  });
+
+  it('shows the refusal of a command the gate cannot read (signed under a kid it does not know)', async () => {
+    const r = await gatectl(['cmd', 'ping', '--site', 's1', '--gate', 'g1', '--url', broker.url, '--key-file', keyFile, '--kid', 'stranger', '--timeout', '5']);
+    expect(r.code).toBe(1);
+    expect(JSON.parse(r.out)).toMatchObject({ id: '', ok: false, error: { code: 'UNKNOWN_KID' } });
+    expect(r.err).toMatch(/gate g1 refused: UNKNOWN_KID/);
   });
 
   it('exits 3 when no result comes in time', async () => {
