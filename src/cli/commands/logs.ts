@@ -130,20 +130,28 @@ async function replayMissing(store: CentralStore, target: { site: string; gate: 
     const cmd = buildCommand({ type: 'replay', fromSeq }, Date.now(), 10 * 60_000);
     const result = await requestCommand(client, target, cmd, signer, waitMs);
     if (!result.ok) {
-      io.err(`gate ${target.gate} refused the replay: ${result.error?.code ?? 'ERROR'}: ${result.error?.message ?? ''}`);
+      // Nothing after what the store holds: the common case, not a problem.
+      if (result.error?.code !== 'NOTHING_TO_REPLAY') {
+        io.err(`gate ${target.gate} refused the replay: ${result.error?.code ?? 'ERROR'}: ${result.error?.message ?? ''}`);
+      }
       return;
     }
-    // The collector stores what the gate resends; wait until the store stops moving.
+    // The gate says up to which seq it resends ({fromSeq, toSeq, count});
+    // wait for the collector to store that far.
+    const toSeq = (result.result as { toSeq?: unknown } | undefined)?.toSeq;
+    const upTo = typeof toSeq === 'number' ? toSeq : Number.MAX_SAFE_INTEGER;
     const deadline = Date.now() + waitMs;
     let last = -1;
     let stillSince = Date.now();
     while (Date.now() < deadline) {
       const st = store.state(target.gate);
-      const at = st ? st.contiguousSeq * 1e6 + st.maxSeq : 0;
+      if (st && st.contiguousSeq >= upTo) return;
+      const at = st ? st.contiguousSeq : 0;
       if (at !== last) (last = at), (stillSince = Date.now());
-      else if (Date.now() - stillSince > 1_500 && st && st.maxSeq === st.contiguousSeq) return;
+      else if (upTo === Number.MAX_SAFE_INTEGER && Date.now() - stillSince > 1_500) return;
       await sleep(200);
     }
+    io.err(`warning: the collector has not stored the replayed events within ${waitMs / 1000} s (is gatectl central running?)`);
   } catch (e) {
     if (e instanceof CliError && e.code === 'CMD_TIMEOUT') io.err(`warning: ${e.message}; printing what the store has`);
     else throw e;
