@@ -11,14 +11,13 @@
  *    `energizedAfterRestart` counts restarts where it was not.
  * Used by tests/crash (200 kills) and bench/readers (fewer with --quick).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { openStore } from '../../src/store/index.js';
 import { verifyChain } from '../../src/store/journal.js';
 import { startPtyPair } from './pty.js';
+import { startDaemon } from './daemon.js';
 
 export interface CrashResult {
   kills: number;
@@ -42,7 +41,6 @@ interface TraceRecord {
 
 const CARDS = 200;
 const uid = (i: number) => (0xc0000000 + i).toString(16).toUpperCase();
-const MAIN = fileURLToPath(new URL('../../src/main.js', import.meta.url));
 
 export async function runCrashCampaign(opts: { kills: number; log?: (line: string) => void }): Promise<CrashResult> {
   const log = opts.log ?? (() => {});
@@ -71,7 +69,8 @@ export async function runCrashCampaign(opts: { kills: number; log?: (line: strin
     let tap = 0;
     for (let k = 0; k < opts.kills; k++) {
       spawnTimes.push(Date.now());
-      const child = await startReady(configPath);
+      const daemon = startDaemon({ configPath });
+      await daemon.ready;
       // A burst of taps spaced a little over one relay pulse apart, so each
       // grant is its own pulse; SIGKILL lands at a random point inside it.
       const killAt = performance.now() + 20 + Math.random() * 400;
@@ -79,13 +78,14 @@ export async function runCrashCampaign(opts: { kills: number; log?: (line: strin
         await pty.send(`${uid(tap++ % CARDS)}\r\n`);
         await sleep(Math.min(65 + Math.random() * 30, Math.max(0, killAt - performance.now())));
       }
-      await killHard(child);
+      await daemon.kill();
       if ((k + 1) % 25 === 0) log(`  ${k + 1} kills, ${tap} taps sent`);
     }
     // One last clean start: it must drive the relay off before anything else.
     spawnTimes.push(Date.now());
-    const last = await startReady(configPath);
-    await stopGracefully(last);
+    const last = startDaemon({ configPath });
+    await last.ready;
+    await last.stop();
 
     const trace = readTrace(tracePath);
     const store = openStore({ path: dbPath, synchronous: 'normal', gateId: 'crash' });
@@ -125,47 +125,6 @@ function seed(dbPath: string): void {
   const credentials = people.map((p, i) => ({ key: `card:${uid(i)}`, personId: p.id, status: 'active' as const }));
   store.whitelist.upsert({ people, credentials }, 'central');
   store.close();
-}
-
-async function startReady(configPath: string): Promise<ChildProcess> {
-  const child = spawn(process.execPath, [MAIN, '--config', configPath], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`daemon not ready in 20 s:\n${out.slice(-2000)}`));
-    }, 20_000);
-    const onData = (b: Buffer) => {
-      out = (out + b.toString()).slice(-20_000);
-      if (out.includes('"msg":"ready"')) done();
-    };
-    const done = () => {
-      clearTimeout(timer);
-      child.stdout?.off('data', onData);
-      resolve();
-    };
-    child.stdout?.on('data', onData);
-    child.stderr?.on('data', (b: Buffer) => (out += b.toString()));
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`daemon exited (${code}) before ready:\n${out.slice(-2000)}`));
-    });
-  });
-  child.removeAllListeners('exit');
-  return child;
-}
-
-async function killHard(child: ChildProcess): Promise<void> {
-  const exited = new Promise((r) => child.once('exit', r));
-  child.kill('SIGKILL');
-  await Promise.race([exited, sleep(5_000)]);
-}
-
-async function stopGracefully(child: ChildProcess): Promise<void> {
-  const exited = new Promise((r) => child.once('exit', r));
-  child.kill('SIGTERM');
-  await Promise.race([exited, sleep(10_000)]);
-  if (child.exitCode === null) await killHard(child);
 }
 
 function readTrace(path: string): TraceRecord[] {
