@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import type { MqttClient } from 'mqtt';
 import { envelopeBytes, signEnvelope } from '../sync/protocol/envelope.js';
 import { commandResultSchema, commandSchema, describeZodError, type CommandMsg, type CommandResultMsg } from '../sync/protocol/schemas.js';
-import { gateTopics, siteTopics } from '../sync/protocol/topics.js';
+import { PROTOCOL_ROOT, gateTopics, parseGateTopic, siteTopics } from '../sync/protocol/topics.js';
 import type { SigningKey } from './broker-options.js';
 import { CliError } from './cli-error.js';
 
@@ -37,13 +37,19 @@ function unreadableAnswer(body: unknown): body is CommandResultMsg {
   return typeof b === 'object' && b !== null && b.id === '' && b.ok === false && typeof b.error?.code === 'string';
 }
 
-/** Publish only (QoS 1, PUBACK awaited): the collector's replay requests. */
-export async function publishCommand(client: MqttClient, target: Target, cmd: CommandMsg, signer: SigningKey, responseTopic?: string): Promise<void> {
+/** Publish (QoS 1, PUBACK awaited); with `reply`, correlation data (and a response topic) for the result. */
+export async function publishCommand(
+  client: MqttClient,
+  target: Target,
+  cmd: CommandMsg,
+  signer: SigningKey,
+  reply?: { responseTopic?: string },
+): Promise<void> {
   const topic = target.gate ? gateTopics(target.site, target.gate).cmd : siteTopics(target.site).cmd;
-  await client.publishAsync(topic, envelopeBytes(signEnvelope(cmd, signer.kid, signer.key)), {
-    qos: 1,
-    ...(responseTopic ? { properties: { responseTopic, correlationData: Buffer.from(cmd.id, 'utf8') } } : {}),
-  });
+  const properties = reply
+    ? { correlationData: Buffer.from(cmd.id, 'utf8'), ...(reply.responseTopic ? { responseTopic: reply.responseTopic } : {}) }
+    : undefined;
+  await client.publishAsync(topic, envelopeBytes(signEnvelope(cmd, signer.kid, signer.key)), { qos: 1, ...(properties ? { properties } : {}) });
 }
 
 /**
@@ -81,7 +87,7 @@ export async function requestCommand(
   let timer: NodeJS.Timeout | undefined;
   try {
     await client.subscribeAsync(resultTopic, { qos: 1 });
-    await publishCommand(client, target, cmd, signer, resultTopic);
+    await publishCommand(client, target, cmd, signer, { responseTopic: resultTopic });
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(
         () => reject(new CliError('CMD_TIMEOUT', `no result from gate ${target.gate} within ${timeoutMs / 1000} s (the command stays queued for it until ${cmd.expiresAt})`)),
@@ -92,5 +98,47 @@ export async function requestCommand(
   } finally {
     clearTimeout(timer);
     if (onMessage) client.removeListener('message', onMessage);
+  }
+}
+
+/**
+ * A command to every gate of a site (`gate/v1/{site}/cmd`): each gate answers
+ * on its own `…/{gate}/cmd/result`, echoing the correlation data. How many
+ * gates there are is not known here, so this collects for `waitMs`.
+ */
+export async function broadcastCommand(
+  client: MqttClient,
+  site: string,
+  cmd: CommandMsg,
+  signer: SigningKey,
+  waitMs: number,
+  onResult: (gate: string, result: CommandResultMsg) => void,
+): Promise<number> {
+  const filter = `${PROTOCOL_ROOT}/${site}/+/cmd/result`;
+  let count = 0;
+  const onMessage = (topic: string, payload: Buffer, packet: { properties?: { correlationData?: Buffer } }) => {
+    const t = parseGateTopic(topic);
+    if (!t || t.site !== site || t.rest !== 'cmd/result') return;
+    let body: unknown;
+    try {
+      body = JSON.parse(payload.toString('utf8'));
+    } catch {
+      return;
+    }
+    const corr = packet.properties?.correlationData?.toString('utf8');
+    const r = commandResultSchema.safeParse(body);
+    if (r.success && (corr === cmd.id || r.data.id === cmd.id)) (count++, onResult(t.gate, r.data));
+    else if (corr === cmd.id && unreadableAnswer(body)) (count++, onResult(t.gate, body));
+  };
+  client.on('message', onMessage);
+  try {
+    await client.subscribeAsync(filter, { qos: 1 });
+    // No single response topic exists for many gates: each answers on its own
+    // …/{gate}/cmd/result (README protocol chapter); correlation data still marks ours.
+    await publishCommand(client, { site }, cmd, signer, {});
+    await new Promise((r) => setTimeout(r, waitMs));
+    return count;
+  } finally {
+    client.removeListener('message', onMessage);
   }
 }

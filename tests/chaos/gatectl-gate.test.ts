@@ -63,6 +63,10 @@ it('a pushed whitelist, commands and a central QR pass work on the real gate', a
   expect(ping.code, ping.err).toBe(0);
   expect(JSON.parse(ping.out)).toMatchObject({ ok: true });
 
+  const pingAll = await gatectl(['cmd', 'ping', '--all', '--site', 's1', '--timeout', '2', ...broker_()]);
+  expect(pingAll.code, pingAll.err).toBe(0);
+  expect(JSON.parse(pingAll.out)).toMatchObject({ gate: 'g1', ok: true });
+
   // Signed under a kid the gate does not know: refused, and gatectl says so at once.
   const stranger = await gatectl(['cmd', 'ping', '--site', 's1', '--gate', 'g1', ...broker_(), '--kid', 'stranger']);
   expect(stranger.code, stranger.err).toBe(1);

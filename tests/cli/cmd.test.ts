@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadPublicKey } from '../../src/sync/protocol/keys.js';
 import { commandSchema, type CommandMsg } from '../../src/sync/protocol/schemas.js';
-import { gateTopics } from '../../src/sync/protocol/topics.js';
+import { gateTopics, siteTopics } from '../../src/sync/protocol/topics.js';
 import { startMosquitto, type Mosquitto } from '../helpers/mosquitto.js';
 import { gatectl, tempDir } from './capture.js';
 import { opened, Wire } from './wire.js';
@@ -13,6 +13,7 @@ const tmp = tempDir();
 let keyFile: string;
 let gate: Wire;
 const received: CommandMsg[] = [];
+const responseTopics: Array<string | undefined> = [];
 const t = gateTopics('s1', 'g1');
 
 beforeAll(async () => {
@@ -23,9 +24,10 @@ beforeAll(async () => {
   // Gate g1 answers like protocol v1: result on the response topic, correlation data echoed.
   gate = await Wire.connect(broker.url);
   gate.client.on('message', (topic, payload, packet) => {
-    if (topic !== t.cmd) return;
+    if (topic !== t.cmd && topic !== siteTopics('s1').cmd) return;
+    responseTopics.push(packet.properties?.responseTopic);
     const reply = (result: object) =>
-      void gate.client.publishAsync(packet.properties!.responseTopic!, JSON.stringify(result), { qos: 1, properties: { correlationData: packet.properties!.correlationData! } });
+      void gate.client.publishAsync(t.cmdResult, JSON.stringify(result), { qos: 1, properties: { correlationData: packet.properties!.correlationData! } });
     let body: unknown;
     try {
       body = opened(payload, 'c1', pub).body;
@@ -58,6 +60,7 @@ describe('gatectl cmd', () => {
     expect(JSON.parse(r.out)).toEqual({ id: sent.id, ok: true, result: { type: 'ping' } });
     expect(Date.parse(sent.issuedAt)).toBeGreaterThanOrEqual(before - 1000);
     expect(Date.parse(sent.expiresAt) - Date.parse(sent.issuedAt)).toBe(30_000);
+    expect(responseTopics.at(-1)).toBe(t.cmdResult); // MQTT 5 request/response
   });
 
   it('sends set-mode, replay and purge-person with their fields', async () => {
@@ -81,6 +84,29 @@ describe('gatectl cmd', () => {
     expect(r.code).toBe(1);
     expect(JSON.parse(r.out)).toMatchObject({ id: '', ok: false, error: { code: 'UNKNOWN_KID' } });
     expect(r.err).toMatch(/gate g1 refused: UNKNOWN_KID/);
+  });
+
+  it('--all sends one command to every gate of the site and prints each answer', async () => {
+    // A second gate of the site, answering on its own result topic as protocol v1 says.
+    const g2 = await Wire.connect(broker.url);
+    const t2 = gateTopics('s1', 'g2');
+    g2.client.on('message', (topic, payload, packet) => {
+      const id = (JSON.parse(JSON.parse(payload.toString()).body) as { id: string }).id;
+      void g2.client.publishAsync(t2.cmdResult, JSON.stringify({ id, ok: true, result: { pong: true } }), { qos: 1, properties: { correlationData: packet.properties!.correlationData! } });
+    });
+    await g2.sub(siteTopics('s1').cmd);
+    await gate.sub(siteTopics('s1').cmd);
+    try {
+      const r = await gatectl(['cmd', 'ping', '--all', '--site', 's1', '--url', broker.url, '--key-file', keyFile, '--timeout', '1.5']);
+      expect(r.code, r.err).toBe(0);
+      const answers = r.out.trim().split('\n').map((l) => JSON.parse(l) as { gate: string; ok: boolean });
+      expect(answers.map((a) => a.gate).sort()).toEqual(['g1', 'g2']);
+      expect(answers.every((a) => a.ok)).toBe(true);
+      expect(r.err).toMatch(/2 gate\(s\) answered, 0 refused/);
+    } finally {
+      await gate.client.unsubscribeAsync(siteTopics('s1').cmd);
+      await g2.close();
+    }
   });
 
   it('exits 3 when no result comes in time', async () => {

@@ -8,11 +8,13 @@ import { BROKER_HELP, BROKER_OPTIONS, SIGNING_OPTIONS, brokerOptions, connectOnc
 import { identOpt, intOpt, parseCommandArgs, requireStr, secondsOpt, str, wantsHelp, type Parsed } from '../args.js';
 import { CliError } from '../cli-error.js';
 import type { GatectlCommand } from '../command.js';
-import { buildCommand, requestCommand, type CommandFields } from '../command-request.js';
+import { broadcastCommand, buildCommand, requestCommand, type CommandFields } from '../command-request.js';
 
-const help = `Usage: gatectl cmd TYPE --site SITE --gate GATE [options]
+const help = `Usage: gatectl cmd TYPE --site SITE (--gate GATE | --all) [options]
 
-Sends a signed command to one gate and prints its result (JSON).
+Sends a signed command to one gate and prints its result (JSON). With --all it
+goes to every gate of the site (gate/v1/SITE/cmd): each answer is printed as
+{"gate", ...result} for --timeout seconds (how many gates there are is not known here).
   open          --direction in|out  --reason TEXT  [--operator NAME]
   set-mode      --mode normal|lockdown|emergency  --reason TEXT  [--operator NAME]
   replay        --from SEQ [--to SEQ]   resend journal events to central
@@ -23,7 +25,8 @@ Sends a signed command to one gate and prints its result (JSON).
   --ttl S       the command expires after S seconds (default 60); a gate that is
                 offline longer refuses it when it comes back
   --operator    who asks (default: the local user name)
-Exit status: 0 ok, 1 refused by the gate or other error, 2 usage, 3 no result in time.
+Exit status: 0 ok (--all: every answer ok), 1 refused by a gate or other error, 2 usage,
+3 no result in time.
 
 ${BROKER_HELP}`;
 
@@ -67,6 +70,7 @@ export const cmdCommand: GatectlCommand = {
         ...SIGNING_OPTIONS,
         site: { type: 'string' },
         gate: { type: 'string' },
+        all: { type: 'boolean' },
         direction: { type: 'string' },
         mode: { type: 'string' },
         reason: { type: 'string' },
@@ -85,12 +89,27 @@ export const cmdCommand: GatectlCommand = {
       throw new CliError('BAD_ARGS', `expected one TYPE: ${TYPES.join(', ')}${type ? ` (got "${p.positionals.join(' ')}")` : ''}\n\n${help}`, 2);
     }
     const site = identOpt(p, 'site');
-    const gate = identOpt(p, 'gate');
+    const all = p.values.all === true;
+    if (all === (str(p, 'gate') !== undefined)) throw new CliError('BAD_ARGS', 'give either --gate GATE or --all', 2);
+    const gate = all ? '' : identOpt(p, 'gate');
     const timeoutMs = secondsOpt(p, 'timeout', 10);
     const cmd = buildCommand(fieldsFor(type as (typeof TYPES)[number], p), Date.now(), secondsOpt(p, 'ttl', 60));
     const signer = signingKey(p);
     const client = await connectOnce(brokerOptions(p));
     try {
+      if (all) {
+        let refused = 0;
+        const answers = await broadcastCommand(client, site, cmd, signer, timeoutMs, (g, result) => {
+          io.out(JSON.stringify({ gate: g, ...result }));
+          if (!result.ok) (refused++, io.err(`gate ${g} refused: ${result.error?.code ?? 'ERROR'}: ${result.error?.message ?? ''}`));
+        });
+        if (answers === 0) {
+          io.err(`error CMD_TIMEOUT: no gate of site ${site} answered within ${timeoutMs / 1000} s (the command stays queued for offline gates until ${cmd.expiresAt})`);
+          return 3;
+        }
+        io.err(`${answers} gate(s) answered, ${refused} refused`);
+        return refused ? 1 : 0;
+      }
       const result = await requestCommand(client, { site, gate }, cmd, signer, timeoutMs).catch((e: unknown) => {
         if (e instanceof CliError && e.code === 'CMD_TIMEOUT') return e;
         throw e;
