@@ -75,7 +75,7 @@ function simGpio(): GpioSet {
   return { outputs, inputs: {}, start: async () => {}, stop: async () => {} };
 }
 
-async function measureHotPath(store: Store, n: number): Promise<{ stats: Stats; bytesPerEvent: number; events: number }> {
+async function measureHotPath(store: Store, n: number, checkpointer: WalCheckpointer): Promise<{ stats: Stats; bytesPerEvent: number; events: number }> {
   const { publicKey } = generateKeyPairSync('ed25519');
   let now = Date.now();
   const gate = new Gate({
@@ -95,6 +95,7 @@ async function measureHotPath(store: Store, n: number): Promise<{ stats: Stats; 
     log: silentLogger(),
     clock: () => now,
   });
+  gate.on('event', () => checkpointer.noteWrite()); // as main.ts wires it
   await gate.start();
   const inside = new Set<number>();
   const samples: number[] = [];
@@ -122,7 +123,7 @@ async function measureHotPath(store: Store, n: number): Promise<{ stats: Stats; 
   return { stats: stats(samples), bytesPerEvent, events };
 }
 
-async function measureFloor(store: Store, n: number): Promise<Stats> {
+async function measureFloor(store: Store, n: number, checkpointer: WalCheckpointer): Promise<Stats> {
   const db = store.db;
   // The journal's own shape (columns and person index), written bare: no
   // hashing, no canonical JSON, no transaction around it.
@@ -142,6 +143,7 @@ async function measureFloor(store: Store, n: number): Promise<Stats> {
     insert.run(Date.now(), 'access', row?.person_id ?? null, 'GRANTED', 'in', hash, body);
     relay.set(i % 2 === 0);
     if (i >= 500) samples.push(Number(process.hrtime.bigint() - t0));
+    checkpointer.noteWrite(); // the same checkpoint schedule as the hot path gets
     if (i % 100 === 99) await tick();
   }
   db.exec('DROP TABLE bench_floor');
@@ -206,10 +208,10 @@ async function main(): Promise<void> {
 
       store = openStore({ path: dbPath, synchronous: 'normal', gateId: 'bench' });
       const checkpointer = new WalCheckpointer({ path: dbPath, log: silentLogger() });
-      checkpointer.start();
-      const hot = await measureHotPath(store, n);
-      const floor = await measureFloor(store, n);
-      checkpointer.stop();
+      await checkpointer.start();
+      const hot = await measureHotPath(store, n, checkpointer);
+      const floor = await measureFloor(store, n, checkpointer);
+      await checkpointer.stop();
       store.close();
 
       const ratio = hot.stats.p50 / floor.p50;

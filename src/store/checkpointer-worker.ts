@@ -5,7 +5,7 @@
  * cannot load a .ts file). Its one job: PRAGMA wal_checkpoint on its own
  * connection, off the main thread, so no checkpoint ever runs in a commit.
  *
- * workerData: { path, sqlite (resolved better-sqlite3 entry), intervalMs }
+ * workerData: { path, sqlite (resolved better-sqlite3 entry), intervalMs, quietMs, forceBytes, activity (SharedArrayBuffer), epoch }
  * → messages: { type: 'ready' } | { type: 'checkpoint', ... } | { type: 'error', message }
  */
 export const CHECKPOINT_WORKER_SOURCE = String.raw`
@@ -17,8 +17,7 @@ const Database = require(workerData.sqlite);
 let db;
 try {
   db = new Database(workerData.path, { fileMustExist: true });
-  // Never wait: a TRUNCATE that waited for readers would hold the writer lock
-  // meanwhile and stall the hot path. Busy now means "try next tick".
+  // Never wait: busy now means "try next tick".
   db.pragma('busy_timeout = 0');
 } catch (err) {
   parentPort.postMessage({ type: 'error', message: String(err && err.message || err) });
@@ -36,24 +35,43 @@ function checkpoint(mode) {
            walBytes: walBytes(), ms: performance.now() - t0 };
 }
 
-function tick() {
+// The main thread stores the time of its last write here (ms since \`epoch\`).
+const activity = new Int32Array(workerData.activity);
+let lastCheckpoint = 0;
+
+/**
+ * A checkpoint copies pages and fsyncs the WAL and the database; on ext4 the
+ * fsync holds up the hot path's own WAL writes (measured: p99 0.48 → 0.58 ms,
+ * max 2.1 → 8.2 ms at 100k credentials). So it waits for a quiet moment —
+ * no write for quietMs — unless the WAL has grown past forceBytes.
+ */
+function due() {
+  const now = Date.now();
+  if (now - lastCheckpoint < workerData.intervalMs) return false;
+  const quietFor = now - workerData.epoch - Atomics.load(activity, 0);
+  return quietFor >= workerData.quietMs || walBytes() > workerData.forceBytes;
+}
+
+function tick(force) {
+  if (!force && !due()) return;
   try {
     // PASSIVE only: it copies what it can and never takes the writer lock.
     // (TRUNCATE does, and was measured stalling hot-path commits by up to
     // 255 ms during a snapshot apply.) The file itself shrinks when the
     // writer next wraps the WAL: see journal_size_limit in db.ts.
+    lastCheckpoint = Date.now();
     parentPort.postMessage(checkpoint('PASSIVE'));
   } catch (err) {
     parentPort.postMessage({ type: 'error', message: String(err && err.message || err) });
   }
 }
 
-const timer = setInterval(tick, workerData.intervalMs);
+const timer = setInterval(() => tick(false), Math.min(workerData.intervalMs, workerData.quietMs));
 parentPort.on('message', (m) => {
-  if (m === 'now') tick();
+  if (m === 'now') tick(true);
   if (m === 'stop') {
     clearInterval(timer);
-    try { tick(); } finally { db.close(); parentPort.close(); }
+    try { tick(true); } finally { db.close(); parentPort.close(); }
   }
 });
 parentPort.postMessage({ type: 'ready' });

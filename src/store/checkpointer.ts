@@ -27,7 +27,12 @@ export interface CheckpointResult {
 export interface WalCheckpointerOptions {
   /** The database file (not ':memory:'). */
   path: string;
+  /** At most one checkpoint this often. */
   intervalMs?: number;
+  /** Checkpoint only after this long without a write (see noteWrite)… */
+  quietMs?: number;
+  /** …unless the WAL is larger than this. */
+  forceBytes?: number;
   log: Logger;
   /** Called on the main thread after each checkpoint (metrics, tests). */
   onCheckpoint?: (r: CheckpointResult) => void;
@@ -39,18 +44,20 @@ const STOP_TIMEOUT_MS = 5_000;
 
 export class WalCheckpointer {
   private worker: Worker | undefined;
+  private readonly epoch = Date.now();
+  private readonly activity = new Int32Array(new SharedArrayBuffer(4));
   private readonly opts: Required<Omit<WalCheckpointerOptions, 'onCheckpoint'>> & Pick<WalCheckpointerOptions, 'onCheckpoint'>;
 
   constructor(opts: WalCheckpointerOptions) {
-    this.opts = { intervalMs: 2_000, ...opts };
+    this.opts = { intervalMs: 2_000, quietMs: 250, forceBytes: 8 * 1024 * 1024, ...opts };
   }
 
   /** Resolves once the worker has its connection open. */
   async start(): Promise<void> {
     if (this.worker) return;
-    const { path, intervalMs, log } = this.opts;
+    const { path, intervalMs, quietMs, forceBytes, log } = this.opts;
     const sqlite = createRequire(import.meta.url).resolve('better-sqlite3');
-    const worker = new Worker(CHECKPOINT_WORKER_SOURCE, { eval: true, workerData: { path, sqlite, intervalMs } });
+    const worker = new Worker(CHECKPOINT_WORKER_SOURCE, { eval: true, workerData: { path, sqlite, intervalMs, quietMs, forceBytes, activity: this.activity.buffer, epoch: this.epoch } });
     this.worker = worker;
     let started = false;
     await new Promise<void>((resolve, reject) => {
@@ -87,6 +94,14 @@ export class WalCheckpointer {
         fail(`worker exited (${code})`);
       });
     });
+  }
+
+  /**
+   * The gate just wrote (a tap, an event): one atomic store, cheap enough for
+   * the hot path. The worker waits for quietMs without one before it checkpoints.
+   */
+  noteWrite(): void {
+    Atomics.store(this.activity, 0, Date.now() - this.epoch);
   }
 
   /** Ask for one checkpoint now (tests, before a backup). The result arrives via onCheckpoint. */

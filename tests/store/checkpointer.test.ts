@@ -82,6 +82,36 @@ describe('WalCheckpointer', () => {
     expect(store.journal.lastSeq()).toBe(30_002);
   });
 
+  it('waits for a quiet moment before it checkpoints, unless the WAL passed forceBytes', async () => {
+    const { path, store } = setup();
+    const results: CheckpointResult[] = [];
+    const c = new WalCheckpointer({ path, intervalMs: 50, quietMs: 300, forceBytes: 1024 * 1024 * 1024, log: silentLogger(), onCheckpoint: (r) => results.push(r) });
+    checkpointers.push(c);
+    await c.start();
+    // Writes every 30 ms for 1.2 s: never quiet for 300 ms, so no checkpoint.
+    for (let i = 0; i < 40; i++) {
+      activity(store, 1);
+      c.noteWrite();
+      await new Promise((r) => setTimeout(r, 30));
+    }
+    expect(results).toHaveLength(0);
+    // Then quiet: one comes.
+    await until(() => results.length > 0, 5_000);
+    expect(results[0]!.log).toBeGreaterThan(0);
+
+    const d = setup();
+    const forced: CheckpointResult[] = [];
+    const f = new WalCheckpointer({ path: d.path, intervalMs: 50, quietMs: 60_000, forceBytes: 64 * 1024, log: silentLogger(), onCheckpoint: (r) => forced.push(r) });
+    checkpointers.push(f);
+    await f.start();
+    for (let i = 0; i < 40 && forced.length === 0; i++) {
+      activity(d.store, 1);
+      f.noteWrite();
+      await new Promise((r) => setTimeout(r, 30));
+    }
+    expect(forced.length).toBeGreaterThan(0); // never quiet, but the WAL grew past forceBytes
+  });
+
   it('starts and stops, twice in a row, and stop() is harmless when not started', async () => {
     const { path } = setup();
     const c = new WalCheckpointer({ path, intervalMs: 50, log: silentLogger() });
