@@ -136,3 +136,29 @@ describe.skipIf(!existsSync(compiled))('the compiled gatectl binary', () => {
     expect(broken.stdout).toMatch(/^broken at seq 2: /);
   });
 });
+
+describe('gatectl journal verify on the collector store', () => {
+  it('verifies each gate chain and names the first broken seq of an edited one', async () => {
+    const { CentralStore } = await import('../../src/store/central.js');
+    const dir = mkdtempSync(join(tmpdir(), 'gatectl-verify-central-'));
+    dirs.push(dir);
+    const path = join(dir, 'central.db');
+    const central = new CentralStore(path);
+    for (const gate of ['g1', 'g2']) {
+      const s = openStore({ path: ':memory:', synchronous: 'normal', gateId: gate });
+      const evs = Array.from({ length: 5 }, (_, i) => s.journal.append({ type: 'passage', direction: 'in', reader: 'entry' }, Date.UTC(2026, 10, 23, 2, 0, i)));
+      s.close();
+      central.ingest('s1', gate, evs, Date.now());
+    }
+    central.close();
+    expect(await gatectl('journal', 'verify', '--db', path)).toEqual({ code: 0, out: 'g1: ok: 5 events verified\ng2: ok: 5 events verified\n', err: '' });
+
+    const Database = (await import('better-sqlite3')).default;
+    const raw = new Database(path);
+    raw.prepare(`UPDATE central_events SET body = replace(body, '"in"', '"out"') WHERE gate = 'g2' AND seq = 3`).run();
+    raw.close();
+    const r = await gatectl('journal', 'verify', '--db', path);
+    expect(r.code).toBe(1);
+    expect(r.out).toMatch(/^g1: ok: 5 events verified\ng2: broken at seq 3: /);
+  });
+});

@@ -5,6 +5,7 @@
  * Exit 0 when the chain holds, 1 when it is broken, 2 when the file cannot be read.
  */
 import { openDatabaseReadOnly, StoreError, verifyChain } from '../../store/index.js';
+import { isCentralStore, verifyCentralDb } from '../../store/central.js';
 import { parseCommandArgs, requireStr, wantsHelp } from '../args.js';
 import { CliError } from '../cli-error.js';
 import type { GatectlCommand } from '../command.js';
@@ -14,15 +15,16 @@ const help = `Usage: gatectl journal verify --db PATH
 Walk the journal's hash chain (RFC 8785 canonical JSON, SHA-256) from the
 first event or the last retention-purge checkpoint, and report the first
 broken seq: an edited event, an edited hash, a deleted event.
-Works on a running gate's database (read-only, WAL).
+Works on a running gate's database (read-only, WAL), and on the central
+collector's store (gatectl central --db), one line per gate.
 
-  --db PATH   the gate database (storage.path in the gate's config)
+  --db PATH   the gate database (storage.path in the gate's config) or the collector's
 
 Exit status: 0 chain holds, 1 chain broken, 2 database missing or unreadable.`;
 
 export const journalVerifyCommand: GatectlCommand = {
   name: ['journal', 'verify'],
-  summary: 'verify the journal hash chain of a gate database',
+  summary: 'verify the journal hash chain of a gate database or of the collector\'s store',
   help,
   async run(argv, io) {
     const p = parseCommandArgs(argv, { db: { type: 'string' } }, help);
@@ -35,6 +37,15 @@ export const journalVerifyCommand: GatectlCommand = {
       throw new CliError((cause as StoreError).code ?? 'DB_UNREADABLE', `cannot read database: ${(cause as Error).message}`, 2, { cause });
     }
     try {
+      // The central collector's store (gatectl central) holds one chain per gate.
+      if (isCentralStore(db)) {
+        const results = verifyCentralDb(db);
+        if (results.length === 0) io.out('ok: no events stored yet');
+        for (const { gate, result: r } of results) {
+          io.out(r.ok ? `${gate}: ok: ${r.checked} events verified` : `${gate}: broken at seq ${r.firstBrokenSeq}: ${r.reason}`);
+        }
+        return results.every((x) => x.result.ok) ? 0 : 1;
+      }
       const r = verifyChain(db);
       const span = r.fromSeq !== undefined ? ` (seq ${r.fromSeq}..${r.toSeq})` : '';
       if (r.ok) {
