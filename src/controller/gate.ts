@@ -18,7 +18,9 @@ import { formatTs } from '../store/time.js';
 import type { Actor, GateControl, GateEventMap, GateStatus, ReaderState } from './gate-api.js';
 import { GATE_MODES, type GateMode } from './reasons.js';
 import { normalize, type Normalized } from './credential.js';
-import { decide, resolveEscort, type Decision } from './decide.js';
+import { decide, escortTimeout, type Decision } from './decide.js';
+import { EscortWait } from './escort-wait.js';
+import { clockBehind, codeError, requireReason } from './gate-checks.js';
 import { Turnstile } from './turnstile.js';
 import { Indicator } from './indicator.js';
 
@@ -56,16 +58,6 @@ export interface Outcome {
   event: JournalEvent;
 }
 
-interface PendingEscort {
-  personId: string;
-  key: string;
-  display: string;
-  readerId: string;
-  direction: Direction;
-  atMs: number;
-  timer: NodeJS.Timeout;
-}
-
 const MODE_KEY = 'gate.mode';
 /** Alerts go to sync ahead of the backlog and stay on the admin page until acknowledged. */
 const ALERT_TYPES = new Set(['door_forced', 'tamper', 'fire_alarm', 'mode_changed']);
@@ -75,7 +67,7 @@ export class Gate extends EventEmitter<GateEventMap> implements GateControl {
   readonly indicator: Indicator;
   private mode: GateMode = 'normal';
   private readonly lastTap = new Map<string, { atMs: number; readerId: string }>();
-  private pending: PendingEscort | undefined;
+  private readonly escort: EscortWait;
   private readonly unhook: Array<() => void> = [];
   private readonly readerState = new Map<string, ReaderState>();
   private startedAt = '';
@@ -92,6 +84,9 @@ export class Gate extends EventEmitter<GateEventMap> implements GateControl {
       clock,
     });
     this.indicator = new Indicator({ green: gpio.outputs.green, red: gpio.outputs.red, buzzer: gpio.outputs.buzzer });
+    this.escort = new EscortWait(options.access.escortWindowMs, (v) =>
+      this.commitAccess(v.readerId, v.direction, v.display, v.personId, escortTimeout(v.personId), deps.clock()),
+    );
     for (const r of deps.readers) {
       this.readerState.set(r.id, { id: r.id, type: r.type, direction: r.direction, connected: r.connected });
     }
@@ -104,7 +99,12 @@ export class Gate extends EventEmitter<GateEventMap> implements GateControl {
     const saved = store.settings.get<GateMode>(MODE_KEY);
     this.mode = saved && GATE_MODES.includes(saved) ? saved : 'normal';
 
-    this.checkClock();
+    const lastEventTs = store.journal.get(store.journal.lastSeq())?.ts;
+    const behindMs = clockBehind(lastEventTs, clock());
+    if (behindMs !== undefined) {
+      this.record({ type: 'clock_warning', lastEventTs, behindMs });
+      log.warn({ behindMs }, 'clock is behind the last journal event');
+    }
     await this.turnstile.start();
     await this.indicator.start();
     this.turnstile.setMode(this.mode);
@@ -126,8 +126,7 @@ export class Gate extends EventEmitter<GateEventMap> implements GateControl {
     if (!this.started) return;
     this.started = false;
     for (const off of this.unhook.splice(0)) off();
-    if (this.pending) clearTimeout(this.pending.timer);
-    this.pending = undefined;
+    this.escort.clear();
     this.record({ type: 'shutdown', reason });
     await this.indicator.stop();
     await this.turnstile.stop();
@@ -171,18 +170,9 @@ export class Gate extends EventEmitter<GateEventMap> implements GateControl {
     if (decision.escortWait) return this.startEscortWait(readerId, direction, cred, decision, atMs);
 
     // A staff or security grant at the reader where a visitor waits escorts them in.
-    const escorted =
-      decision.granted && record && this.pending
-        ? resolveEscort(
-            this.pending,
-            { kind: record.kind, readerId, nowMs: atMs },
-            options.access.escortWindowMs,
-          )
-        : 'none';
+    const visitor = decision.granted && record ? this.escort.escortedBy({ kind: record.kind, readerId, nowMs: atMs }) : undefined;
     let passages = 1;
-    if (escorted === 'grant-visitor' && this.pending && record) {
-      const visitor = this.pending;
-      this.clearEscort();
+    if (visitor && record) {
       this.commitAccess(readerId, visitor.direction, visitor.display, visitor.personId, {
         granted: true,
         reason: 'GRANTED',
@@ -206,30 +196,10 @@ export class Gate extends EventEmitter<GateEventMap> implements GateControl {
     decision: Decision,
     atMs: number,
   ): Outcome {
-    this.clearEscort();
     const personId = decision.personId ?? cred.key;
     const outcome = this.commitAccess(readerId, direction, cred.display, personId, decision, atMs);
-    const timer = setTimeout(() => this.escortTimedOut(), this.deps.options.access.escortWindowMs);
-    timer.unref?.();
-    this.pending = { personId, key: cred.key, display: cred.display, readerId, direction, atMs, timer };
+    this.escort.start({ personId, key: cred.key, display: cred.display, readerId, direction, atMs });
     return outcome;
-  }
-
-  private escortTimedOut(): void {
-    const p = this.pending;
-    if (!p) return;
-    this.pending = undefined;
-    this.commitAccess(p.readerId, p.direction, p.display, p.personId, {
-      granted: false,
-      reason: 'ESCORT_TIMEOUT',
-      alert: false,
-      personId: p.personId,
-    }, this.deps.clock());
-  }
-
-  private clearEscort(): void {
-    if (this.pending) clearTimeout(this.pending.timer);
-    this.pending = undefined;
   }
 
   /**
@@ -305,7 +275,7 @@ export class Gate extends EventEmitter<GateEventMap> implements GateControl {
     const ev = this.record({ type: 'mode_changed', from, to: mode, reason: text, operator: actor.operator, source: actor.source });
     this.deps.store.settings.set(MODE_KEY, mode);
     this.mode = mode;
-    if (mode !== 'normal') this.clearEscort();
+    if (mode !== 'normal') this.escort.clear();
     this.turnstile.setMode(mode);
     this.indicator.setMode(mode);
     this.emit('mode', mode);
@@ -415,27 +385,4 @@ export class Gate extends EventEmitter<GateEventMap> implements GateControl {
     }
   }
 
-  /** A clock behind the journal's last event means timestamps (and validity windows) are wrong. */
-  private checkClock(): void {
-    const { store, clock } = this.deps;
-    const last = store.journal.get(store.journal.lastSeq());
-    if (!last) return;
-    const lastMs = Date.parse(last.ts);
-    const now = clock();
-    if (Number.isFinite(lastMs) && now + 1_000 < lastMs) {
-      this.record({ type: 'clock_warning', lastEventTs: last.ts, behindMs: lastMs - now });
-      this.deps.log.warn({ behindMs: lastMs - now }, 'clock is behind the last journal event');
-    }
-  }
-}
-
-function requireReason(reason: string): string {
-  const text = typeof reason === 'string' ? reason.trim() : '';
-  if (!text) throw codeError('REASON_REQUIRED', 'a reason is required');
-  if (text.length > 200) throw codeError('REASON_TOO_LONG', 'reason is longer than 200 characters');
-  return text;
-}
-
-export function codeError(code: string, message: string): Error & { code: string } {
-  return Object.assign(new Error(message), { code });
 }

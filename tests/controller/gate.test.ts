@@ -243,6 +243,16 @@ describe('Gate orchestrator', () => {
     expect(h.outputs.exit.get()).toBe(true);
   });
 
+  it('warns when the clock at start is behind the last journal event', async () => {
+    h.readers.entry.tap({ kind: 'card', uid: '04A1B2C3' }, h.now.ms);
+    await h.gate.stop(); // shutdown journaled with the right time
+    const lastTs = last(h).ts;
+    h.now.ms -= 3_600_000; // the RTC-less Pi boots with an old clock
+    h = await h.reopen();
+    const warning = events(h).find((e) => e.type === 'clock_warning');
+    expect(warning).toMatchObject({ lastEventTs: lastTs, behindMs: 3_600_000 });
+  });
+
   it('journals shutdown on stop and the chain is intact', async () => {
     h.readers.entry.tap({ kind: 'card', uid: '04A1B2C3' }, h.now.ms);
     await h.gate.stop();
