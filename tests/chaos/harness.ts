@@ -10,7 +10,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { stringify } from 'yaml';
-import { expect } from 'vitest';
+import { afterAll, beforeAll, expect } from 'vitest';
+import { startMosquitto, type Mosquitto } from '../helpers/mosquitto.js';
+import { tempDir } from '../cli/capture.js';
 import { Collector } from '../../src/cli/central/collector.js';
 import { createLogger } from '../../src/log.js';
 import { CentralStore, verifyCentralDb } from '../../src/store/central.js';
@@ -215,4 +217,34 @@ export function verifyCollectorFile(path: string): void {
   } finally {
     db.close();
   }
+}
+
+/**
+ * The usual chaos world, set up before the file's tests and torn down after:
+ * a mosquitto, a collector process on its own database, and one gate process.
+ */
+export interface ChaosWorld {
+  broker: Mosquitto;
+  central: CollectorProcess;
+  gate: GateProcess;
+}
+
+export function chaosWorld(gateId: string): ChaosWorld {
+  const world = {} as ChaosWorld;
+  const tmp = tempDir();
+  beforeAll(async () => {
+    requireBuiltDaemon();
+    world.broker = await startMosquitto();
+    world.central = new CollectorProcess(join(tmp.dir, 'central.db'), world.broker.url);
+    await world.central.start();
+    world.gate = new GateProcess({ dir: join(tmp.dir, gateId), gate: gateId, site: 's1', mqttUrl: world.broker.url });
+    await world.gate.start();
+  }, 60_000);
+  afterAll(async () => {
+    await world.gate?.stop();
+    await world.central?.stop();
+    await world.broker?.stop();
+    tmp.cleanup();
+  }, 30_000);
+  return world;
 }
