@@ -74,24 +74,6 @@ export async function main(argv = process.argv.slice(2)): Promise<void> {
     throw err;
   }
 
-  const logFile = resolve(args.dataDir, 'gate.log');
-  const log: Logger = simulation
-    ? createLogger({ level: config.log.level, destination: pino.destination({ dest: logFile, sync: false, mkdir: true }) })
-    : createLogger({ level: config.log.level });
-  const clock = () => Date.now();
-  const lifecycle = new Lifecycle(log);
-
-  let store: Store;
-  try {
-    store = openStore({ path: config.storage.path, synchronous: config.storage.synchronous, gateId: config.gate.id });
-  } catch (err) {
-    log.fatal({ err, path: config.storage.path }, 'cannot open the database');
-    process.stderr.write(`gate-controller: cannot open ${config.storage.path}: ${(err as Error).message}\n`);
-    process.exit(1);
-  }
-
-  const idHashKey = Buffer.from(config.privacy.idHashKey, 'hex');
-  const gateKey = loadOrCreateGateKey(store.settings);
   const centralKeys = Object.entries(config.central.keys).map(([kid, text]) => {
     try {
       return parsePublicKey(text);
@@ -100,11 +82,40 @@ export async function main(argv = process.argv.slice(2)): Promise<void> {
       process.exit(78);
     }
   });
-  const passKeys = [gateKey.publicKey, ...centralKeys];
 
+  const logFile = resolve(args.dataDir, 'gate.log');
+  const log: Logger = simulation
+    ? createLogger({ level: config.log.level, destination: pino.destination({ dest: logFile, sync: false, mkdir: true }) })
+    : createLogger({ level: config.log.level });
+  const clock = () => Date.now();
+  const lifecycle = new Lifecycle(log);
+
+  // Relays to their safe state before anything else: a killed predecessor may
+  // have left one energized (a door unlocked) while the database opens.
   let gpio: GpioSet = buildGpio(config.gpio, { log: log.child({ c: 'gpio' }), clock });
   const narrator = simulation ? new sim.OutputNarrator(process.stdout) : undefined;
   if (narrator) gpio = narrateOutputs(gpio, narrator);
+  try {
+    await lifecycle.startAll([{ name: 'gpio', start: () => gpio.start(), stop: () => gpio.stop() }]);
+  } catch (err) {
+    log.fatal({ err }, 'GPIO start failed');
+    process.stderr.write(`gate-controller: GPIO: ${(err as Error).message}\n`);
+    process.exit(1);
+  }
+
+  let store: Store;
+  try {
+    store = openStore({ path: config.storage.path, synchronous: config.storage.synchronous, gateId: config.gate.id });
+  } catch (err) {
+    log.fatal({ err, path: config.storage.path }, 'cannot open the database');
+    process.stderr.write(`gate-controller: cannot open ${config.storage.path}: ${(err as Error).message}\n`);
+    await lifecycle.stopAll();
+    process.exit(1);
+  }
+
+  const idHashKey = Buffer.from(config.privacy.idHashKey, 'hex');
+  const gateKey = loadOrCreateGateKey(store.settings);
+  const passKeys = [gateKey.publicKey, ...centralKeys];
 
   let terminal: sim.Terminal | undefined;
   let gateRef: Gate | undefined;
@@ -156,7 +167,6 @@ export async function main(argv = process.argv.slice(2)): Promise<void> {
   // Checkpoints wait for a quiet moment: their fsyncs would hold up a tap's commit.
   gate.on('event', () => checkpointer.noteWrite());
   const components: Component[] = [
-    { name: 'gpio', start: () => gpio.start(), stop: () => gpio.stop() },
     { name: 'wal-checkpointer', start: async () => checkpointer.start(), stop: async () => checkpointer.stop() },
     { name: 'gate', start: () => gate.start(), stop: () => gate.stop('shutdown') },
     ...readers.map((r) => ({ name: `reader:${r.id}`, start: () => r.start(), stop: () => r.stop() })),
