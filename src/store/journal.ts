@@ -22,39 +22,8 @@ export interface Checkpoint {
   hash: string;
 }
 
-/**
- * RFC 8785 text of a flat object whose values are strings, finite numbers,
- * booleans or null (every event the hot path writes), or undefined when it
- * has anything else. For such values RFC 8785 is exactly: keys sorted by
- * UTF-16 code units, each value as ECMAScript JSON.stringify writes it; the
- * general `canonicalize` costs several times more per access event.
- * Undefined-valued keys are left out, as JSON.stringify does.
- */
-function flatCanonicalJson(value: Record<string, unknown>): string | undefined {
-  const keys = Object.keys(value).sort();
-  let out = '{';
-  let first = true;
-  for (const k of keys) {
-    const v = value[k];
-    if (v === undefined) continue;
-    const t = typeof v;
-    if (t === 'number') {
-      if (!Number.isFinite(v)) return undefined;
-    } else if (t !== 'string' && t !== 'boolean' && v !== null) {
-      return undefined;
-    }
-    out += (first ? '' : ',') + JSON.stringify(k) + ':' + JSON.stringify(v);
-    first = false;
-  }
-  return out + '}';
-}
-
 /** RFC 8785 text of a JSON value; throws StoreError BAD_EVENT for NaN, Infinity, undefined. */
 export function canonicalJson(value: unknown): string {
-  if (value !== null && typeof value === 'object' && !Array.isArray(value) && Object.getPrototypeOf(value) === Object.prototype) {
-    const flat = flatCanonicalJson(value as Record<string, unknown>);
-    if (flat !== undefined) return flat;
-  }
   let text: string | undefined;
   try {
     text = canonicalize(value);
@@ -181,15 +150,11 @@ export class Journal {
     }
     const head = this.head();
     const seq = head.seq + 1;
-    const event: Record<string, unknown> = { ...ev, seq, id: this.newId(), ts, gate: this.gateId, prevHash: head.hash };
-    const flat = flatCanonicalJson(event);
-    const body = flat ?? canonicalJson(event);
+    const body = canonicalJson({ ...ev, seq, id: this.newId(), ts, gate: this.gateId, prevHash: head.hash });
     const hash = hashBody(head.hash, body);
     this.sInsert.run(seq, nowMs, ev.type, str(ev.personId), str(ev.reason), str(ev.direction), hash, body);
-    if (flat === undefined) return toEvent({ hash, body }); // nested values: hand back exactly what was hashed
-    for (const k of Object.keys(event)) if (event[k] === undefined) delete event[k];
-    event.hash = hash;
-    return event as JournalEvent;
+    // Hand back exactly what was hashed (Dates became strings, undefined fields vanished).
+    return toEvent({ hash, body });
   }
 
   private purge(upTo: number): number {
