@@ -26,14 +26,3 @@ export function loadOrCreateGateKey(settings: Settings): GateKey {
   const publicKey = createPublicKey(privateKey);
   return { privateKey, publicKey, publicPem: publicKey.export({ type: 'spki', format: 'pem' }).toString() };
 }
-
-/** Central keys from config: SPKI PEM, or base64 of the 32 raw key bytes. */
-export function parsePublicKey(text: string): KeyObject {
-  const trimmed = text.trim();
-  if (trimmed.startsWith('-----BEGIN')) return createPublicKey(trimmed);
-  const raw = Buffer.from(trimmed, 'base64');
-  if (raw.length !== 32) throw new Error('expected an Ed25519 public key: SPKI PEM or base64 of 32 raw bytes');
-  // SPKI DER prefix for Ed25519 (RFC 8410): SEQUENCE { SEQUENCE { OID 1.3.101.112 } BIT STRING }
-  const der = Buffer.concat([Buffer.from('302a300506032b6570032100', 'hex'), raw]);
-  return createPublicKey({ key: der, format: 'der', type: 'spki' });
-}

@@ -20,7 +20,8 @@ import { buildGpio, type GpioSet } from './drivers/gpio/index.js';
 import { buildReaders } from './drivers/readers/index.js';
 import { Gate } from './controller/gate.js';
 import { idKey } from './controller/credential.js';
-import { loadOrCreateGateKey, parsePublicKey } from './gate-key.js';
+import { loadOrCreateGateKey } from './gate-key.js';
+import { loadPublicKey } from './sync/protocol/keys.js';
 import { SdNotify } from './sd-notify.js';
 import { Health } from './health.js';
 import { VERSION } from './version.js';
@@ -76,7 +77,7 @@ export async function main(argv = process.argv.slice(2)): Promise<void> {
 
   const centralKeys = Object.entries(config.central.keys).map(([kid, text]) => {
     try {
-      return parsePublicKey(text);
+      return loadPublicKey(text);
     } catch (err) {
       process.stderr.write(`gate-controller: central.keys.${kid}: ${(err as Error).message}\n`);
       process.exit(78);

@@ -4,11 +4,10 @@
  * publishing happens off the hot path, asynchronously, and a broker that is
  * down or slow changes nothing for decisions.
  */
-import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { existsSync } from 'node:fs';
 import type Database from 'better-sqlite3';
 import type { IPublishPacket } from 'mqtt';
+import { VERSION } from '../version.js';
 import type { Config, MqttConfig } from '../config.js';
 import type { Logger } from '../log.js';
 import type { Clock } from '../drivers/types.js';
@@ -43,7 +42,7 @@ export interface SyncDeps {
   clock: Clock;
   /** Shared with the admin area, which add()s to it; default: one on store.db. */
   registrations?: RegistrationOutbox;
-  /** Software version in the status; default: package.json's. */
+  /** Software version in the status; default: package.json's (src/version.ts). */
   version?: string;
   /** Default: systemd-timesyncd's /run/systemd/timesync/synchronized exists. */
   clockSynced?: () => boolean;
@@ -57,23 +56,6 @@ export interface SyncDeps {
 }
 
 const DAY_MS = 86_400_000;
-
-function packageVersion(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (let i = 0; i < 5; i++) {
-    const p = join(dir, 'package.json');
-    if (existsSync(p)) {
-      try {
-        const pkg = JSON.parse(readFileSync(p, 'utf8')) as { name?: string; version?: string };
-        if (pkg.name === 'gate-controller' && pkg.version) return pkg.version;
-      } catch {
-        /* keep looking */
-      }
-    }
-    dir = dirname(dir);
-  }
-  return '0.0.0';
-}
 
 export class SyncService {
   readonly outbox: Outbox;
@@ -148,7 +130,7 @@ export class SyncService {
       topic: gt.status,
       site,
       gateId,
-      version: this.deps.version ?? packageVersion(),
+      version: this.deps.version ?? VERSION,
       clockSynced: this.deps.clockSynced ?? (() => existsSync('/run/systemd/timesync/synchronized')),
       retentionHeld: () => this.retention.held(),
       intervalS: mqttCfg.statusIntervalS,
