@@ -26,10 +26,18 @@ export interface SnapshotChunk {
   schedules: Schedule[];
 }
 
-/** Where the chunks come from: read one at a time, so a million rows are never all in memory. */
+/**
+ * Where the chunks come from: one list of one chunk at a time, so a million
+ * rows are never all in memory and each read is a small piece of work.
+ */
 export interface SnapshotSource {
   chunks: number;
-  read(index: number): SnapshotChunk;
+  read<L extends keyof SnapshotChunk>(index: number, list: L): SnapshotChunk[L];
+}
+
+/** A source over chunks already in memory (tests, small snapshots). */
+export function chunkArraySource(chunks: readonly SnapshotChunk[]): SnapshotSource {
+  return { chunks: chunks.length, read: (i, list) => chunks[i]![list] };
 }
 
 /** Rows as listed in the snapshot (a key listed twice counts twice). */
@@ -128,19 +136,24 @@ export class SnapshotApplier {
       // transaction's deferred foreign-key check finds its person staged.
       for (const pass of ['people', 'credentials'] as const) {
         for (let i = 0; i < source.chunks; i++) {
-          const chunk = source.read(i);
+          // A read is one tick and the inserts start on the next: the two never add up in one slice.
           if (pass === 'people') {
-            counts.people += chunk.people.length;
-            counts.schedules += chunk.schedules.length;
-            await this.sliced(chunk.schedules, slice, check, (s) => {
+            const schedules = source.read(i, 'schedules');
+            counts.schedules += schedules.length;
+            await this.sliced(schedules, slice, check, (s) => {
               insSchedule.run(s.id, JSON.stringify(s.windows ?? []), JSON.stringify(s.holidays ?? []));
             });
-            await this.sliced(chunk.people, slice, check, (p) => {
+            const people = source.read(i, 'people');
+            counts.people += people.length;
+            await yieldLoop();
+            await this.sliced(people, slice, check, (p) => {
               insPerson.run(p.id, p.kind, p.name, p.hostId ?? null, p.escort ? 1 : 0, p.photo ?? null);
             });
           } else {
-            counts.credentials += chunk.credentials.length;
-            await this.sliced(chunk.credentials, slice, check, (c) => {
+            const credentials = source.read(i, 'credentials');
+            counts.credentials += credentials.length;
+            await yieldLoop();
+            await this.sliced(credentials, slice, check, (c) => {
               insCredential.run(
                 c.key, c.personId, c.status,
                 isoToMs(c.validFrom, `credential validFrom`), isoToMs(c.validTo, `credential validTo`),
@@ -327,7 +340,7 @@ export class SnapshotChunks {
     );
     const each = (list: string, cols: string) =>
       db.prepare(
-        `SELECT ${cols} FROM sync_wl_chunks w, json_each(w.body, '$.${list}') j WHERE w.version = ? AND w.idx = ? ORDER BY j.key`,
+        `SELECT ${cols} FROM sync_wl_chunks w, json_each(w.body, '$.${list}') j WHERE w.version = ? AND w.idx = ?`,
       );
     this.sPeople = each(
       'people',
@@ -365,39 +378,42 @@ export class SnapshotChunks {
   }
 
   /**
-   * The records of a stored chunk (already checked against the schemas, see
+   * One list of a stored chunk (already checked against the schemas, see
    * sync/chunk-check.ts), read out of its text by SQLite's json_each rather
    * than JSON.parse: the strings then come from SQLite and are never
    * internalized in V8's string table, whose growth over a million records
    * would pause the loop (chunk-check.ts has the story).
    */
-  records(version: number, index: number): SnapshotChunk {
+  records<L extends keyof SnapshotChunk>(version: number, index: number, list: L): SnapshotChunk[L] {
     type Row = Record<string, string | number | null>;
     const opt = <T>(v: string | number | null | undefined) => (v === null || v === undefined ? undefined : (v as T));
-    const people = (this.sPeople.all(version, index) as Row[]).map((r): Person => ({
-      id: r.id as string,
-      kind: r.kind as Person['kind'],
-      name: r.name as string,
-      hostId: opt<string>(r.hostId),
-      escort: r.escort === null ? undefined : r.escort === 1,
-      photo: opt<string>(r.photo),
-    }));
-    const credentials = (this.sCredentials.all(version, index) as Row[]).map((r): Credential => ({
-      key: r.key as string,
-      personId: r.personId as string,
-      status: r.status as Credential['status'],
-      validFrom: opt<string>(r.validFrom),
-      validTo: opt<string>(r.validTo),
-      maxEntries: opt<number>(r.maxEntries),
-      scheduleId: opt<string>(r.scheduleId),
-    }));
+    if (list === 'people') {
+      return (this.sPeople.all(version, index) as Row[]).map((r): Person => ({
+        id: r.id as string,
+        kind: r.kind as Person['kind'],
+        name: r.name as string,
+        hostId: opt<string>(r.hostId),
+        escort: r.escort === null ? undefined : r.escort === 1,
+        photo: opt<string>(r.photo),
+      })) as SnapshotChunk[L];
+    }
+    if (list === 'credentials') {
+      return (this.sCredentials.all(version, index) as Row[]).map((r): Credential => ({
+        key: r.key as string,
+        personId: r.personId as string,
+        status: r.status as Credential['status'],
+        validFrom: opt<string>(r.validFrom),
+        validTo: opt<string>(r.validTo),
+        maxEntries: opt<number>(r.maxEntries),
+        scheduleId: opt<string>(r.scheduleId),
+      })) as SnapshotChunk[L];
+    }
     // Schedules are few (tens): their small windows/holidays arrays are parsed here.
-    const schedules = (this.sSchedules.all(version, index) as Row[]).map((r): Schedule => ({
+    return (this.sSchedules.all(version, index) as Row[]).map((r): Schedule => ({
       id: r.id as string,
       windows: r.windows === null ? [] : (JSON.parse(r.windows as string) as Schedule['windows']),
       holidays: r.holidays === null ? [] : (JSON.parse(r.holidays as string) as Schedule['holidays']),
-    }));
-    return { people, credentials, schedules };
+    })) as SnapshotChunk[L];
   }
 
   /**

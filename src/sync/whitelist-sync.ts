@@ -21,7 +21,7 @@ import type { Logger } from '../log.js';
 import type { Clock } from '../drivers/types.js';
 import type { GateControl } from '../controller/gate-api.js';
 import type { WhitelistStore } from '../store/whitelist.js';
-import type { SnapshotApplier, SnapshotChunks } from '../store/snapshot.js';
+import type { SnapshotApplier, SnapshotChunks, SnapshotSource } from '../store/snapshot.js';
 import type { KeyObject } from 'node:crypto';
 import type { DeltaMsg, ManifestMsg } from './protocol/schemas.js';
 import type { SiteTopics } from './protocol/topics.js';
@@ -290,7 +290,7 @@ export class WhitelistSync {
         return;
       }
       // Records come out of the stored text through SQLite (never JSON.parse here: see chunk-check.ts).
-      const source = { chunks: m.chunks, read: (i: number) => chunks.records(m.version, i) };
+      const source: SnapshotSource = { chunks: m.chunks, read: (i, list) => chunks.records(m.version, i, list) };
       const counts = await applier.apply(m.version, source, {
         nowMs: clock(),
         checkpoint: () => {

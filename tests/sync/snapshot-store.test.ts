@@ -1,16 +1,14 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { openStore, type Store } from '../../src/store/index.js';
-import { SnapshotApplier, type SnapshotChunk } from '../../src/store/snapshot.js';
+import { chunkArraySource, SnapshotApplier, type SnapshotChunk } from '../../src/store/snapshot.js';
 import type { Credential, Person } from '../../src/store/types.js';
 
 let store: Store;
 afterEach(() => store?.close());
 const NOW = Date.parse('2026-11-23T10:00:00+08:00');
 
-function source(chunks: SnapshotChunk[]) {
-  return { chunks: chunks.length, read: (i: number) => chunks[i]! };
-}
+const source = (chunks: SnapshotChunk[]) => chunkArraySource(chunks);
 
 function people(n: number, prefix = 'p'): { people: Person[]; credentials: Credential[] } {
   const ps: Person[] = [];
