@@ -11,7 +11,8 @@
 export const CHECKPOINT_WORKER_SOURCE = String.raw`
 'use strict';
 const { parentPort, workerData } = require('node:worker_threads');
-const { statSync } = require('node:fs');
+const { closeSync, openSync, readSync, statSync } = require('node:fs');
+const { endianness } = require('node:os');
 const Database = require(workerData.sqlite);
 
 let db;
@@ -26,6 +27,29 @@ try {
 
 function walBytes() {
   try { return statSync(workerData.path + '-wal').size; } catch { return 0; }
+}
+
+/**
+ * Bytes of the WAL in use, from the wal-index header in the -shm file
+ * (sqlite.org/walformat.html: szPage u16 at byte 14, mxFrame u32 at byte 16,
+ * native byte order). Not the file size: the file keeps its size when the
+ * writer wraps it (db.ts, WAL_SIZE_LIMIT_BYTES), mxFrame starts again at 0.
+ */
+const shmHeader = Buffer.alloc(20);
+function walUsedBytes() {
+  let fd;
+  try {
+    fd = openSync(workerData.path + '-shm', 'r');
+    if (readSync(fd, shmHeader, 0, 20, 0) < 20) return walBytes();
+    const le = endianness() === 'LE';
+    const sz = le ? shmHeader.readUInt16LE(14) : shmHeader.readUInt16BE(14);
+    const mxFrame = le ? shmHeader.readUInt32LE(16) : shmHeader.readUInt32BE(16);
+    return 32 + mxFrame * ((sz === 1 ? 65536 : sz) + 24);
+  } catch {
+    return walBytes();
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
 }
 
 function checkpoint(mode) {
@@ -49,7 +73,7 @@ function due() {
   const now = Date.now();
   if (now - lastCheckpoint < workerData.intervalMs) return false;
   const quietFor = now - workerData.epoch - Atomics.load(activity, 0);
-  return quietFor >= workerData.quietMs || walBytes() > workerData.forceBytes;
+  return quietFor >= workerData.quietMs || walUsedBytes() > workerData.forceBytes;
 }
 
 function tick(force) {
@@ -57,8 +81,9 @@ function tick(force) {
   try {
     // PASSIVE only: it copies what it can and never takes the writer lock.
     // (TRUNCATE does, and was measured stalling hot-path commits by up to
-    // 255 ms during a snapshot apply.) The file itself shrinks when the
-    // writer next wraps the WAL: see journal_size_limit in db.ts.
+    // 255 ms during a snapshot apply.) Once all is copied, the writer's next
+    // commit wraps the WAL and writes over it from the start (db.ts,
+    // WAL_SIZE_LIMIT_BYTES, on when the file is cut).
     lastCheckpoint = Date.now();
     parentPort.postMessage(checkpoint('PASSIVE'));
   } catch (err) {

@@ -31,7 +31,7 @@ export interface WalCheckpointerOptions {
   intervalMs?: number;
   /** Checkpoint only after this long without a write (see noteWrite)… */
   quietMs?: number;
-  /** …unless the WAL is larger than this. */
+  /** …unless more than this much of the WAL is in use (frames not yet wrapped over). */
   forceBytes?: number;
   log: Logger;
   /** Called on the main thread after each checkpoint (metrics, tests). */
