@@ -20,6 +20,7 @@ import { GATE_MODES, type GateMode } from './reasons.js';
 import { normalize, type Normalized } from './credential.js';
 import { decide, escortTimeout, type Decision } from './decide.js';
 import { EscortWait } from './escort-wait.js';
+import { RecentTaps } from './recent-taps.js';
 import { clockBehind, codeError, requireReason } from './gate-checks.js';
 import { Turnstile } from './turnstile.js';
 import { Indicator } from './indicator.js';
@@ -66,7 +67,7 @@ export class Gate extends EventEmitter<GateEventMap> implements GateControl {
   readonly turnstile: Turnstile;
   readonly indicator: Indicator;
   private mode: GateMode = 'normal';
-  private readonly lastTap = new Map<string, { atMs: number; readerId: string }>();
+  private readonly lastTap: RecentTaps;
   private readonly escort: EscortWait;
   private readonly unhook: Array<() => void> = [];
   private readonly readerState = new Map<string, ReaderState>();
@@ -76,6 +77,7 @@ export class Gate extends EventEmitter<GateEventMap> implements GateControl {
   constructor(private readonly deps: GateDeps) {
     super();
     const { gpio, options, clock } = deps;
+    this.lastTap = new RecentTaps(options.access.duplicateTapMs);
     this.turnstile = new Turnstile({
       relays: { in: gpio.outputs.entry, out: gpio.outputs.exit },
       pulseMs: options.pulseMs,
@@ -165,7 +167,7 @@ export class Gate extends EventEmitter<GateEventMap> implements GateControl {
       duplicateTapMs: options.access.duplicateTapMs,
       passEntriesUsed: record ? undefined : store.access.entriesUsed(cred.key),
     });
-    if (decision.reason !== 'DUPLICATE_TAP') this.lastTap.set(cred.key, { atMs, readerId });
+    if (decision.reason !== 'DUPLICATE_TAP') this.lastTap.note(cred.key, { atMs, readerId });
 
     if (decision.escortWait) return this.startEscortWait(readerId, direction, cred, decision, atMs);
 
