@@ -161,7 +161,7 @@ export class Gate extends EventEmitter<GateEventMap> implements GateControl {
       readerId,
       record,
       schedule,
-      lastDirection: store.access.lastDirection(presenceId),
+      lastDirection: record ? record.lastDirection : store.access.lastDirection(presenceId),
       antiPassback: options.access.antiPassback,
       lastTapMs: last && last.readerId === readerId ? last.atMs : undefined,
       duplicateTapMs: options.access.duplicateTapMs,

@@ -94,7 +94,7 @@ export class Indicator {
     const cycleMs = steps.reduce((sum, s) => sum + s.ms, 0);
     const cycles = opts.repeatForMs ? Math.max(1, Math.ceil(opts.repeatForMs / cycleMs)) : 1;
     this.#pattern = pattern;
-    this.#play(repeat(cycles, [...steps]), 0, false);
+    this.#play(cycles === 1 ? steps : repeat(cycles, [...steps]), 0, false);
   }
 
   /** Change the background at once: a mode change outranks a pattern still playing. */

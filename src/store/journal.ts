@@ -63,6 +63,18 @@ interface Row {
 
 const str = (v: unknown): string | null => (typeof v === 'string' ? v : null);
 
+/** Every value a string, boolean, null or a number that JSON keeps as is: JSON.parse(canonicalJson(o)) would equal o. */
+function isFlatJson(o: object): boolean {
+  for (const k in o) {
+    const v = (o as Record<string, unknown>)[k];
+    const t = typeof v;
+    if (t === 'string' || t === 'boolean' || v === null) continue;
+    if (t === 'number' && Number.isFinite(v) && !Object.is(v, -0)) continue;
+    return false;
+  }
+  return true;
+}
+
 function toEvent(row: Row): JournalEvent {
   const ev = JSON.parse(row.body) as JournalEvent;
   ev.hash = row.hash;
@@ -150,11 +162,14 @@ export class Journal {
     }
     const head = this.head();
     const seq = head.seq + 1;
-    const body = canonicalJson({ ...ev, seq, id: this.newId(), ts, gate: this.gateId, prevHash: head.hash });
+    const full = { ...ev, seq, id: this.newId(), ts, gate: this.gateId, prevHash: head.hash };
+    const body = canonicalJson(full);
     const hash = hashBody(head.hash, body);
     this.sInsert.run(seq, nowMs, ev.type, str(ev.personId), str(ev.reason), str(ev.direction), hash, body);
-    // Hand back exactly what was hashed (Dates became strings, undefined fields vanished).
-    return toEvent({ hash, body });
+    // Hand back exactly what was hashed: an event of plain scalars is that
+    // already; anything else (Dates, nested objects, undefined fields) is
+    // read back from the text.
+    return isFlatJson(full) ? ({ ...full, hash } as JournalEvent) : toEvent({ hash, body });
   }
 
   private purge(upTo: number): number {

@@ -59,6 +59,8 @@ export interface AccessRecord {
   entriesUsed: number;
   scheduleId?: string;
   origin: Origin;
+  /** The person's last recorded direction (anti-passback), read in the same lookup. */
+  lastDirection?: 'in' | 'out';
 }
 
 export type EventType =

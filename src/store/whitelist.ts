@@ -44,6 +44,7 @@ interface LookupRow {
   entriesUsed: number;
   scheduleId: string | null;
   origin: Origin;
+  lastDirection: 'in' | 'out' | null;
 }
 
 function isoToMs(iso: string | undefined, what: string): number | null {
@@ -74,10 +75,12 @@ export class WhitelistStore {
     this.sLookup = db.prepare(`
       SELECT c.key AS key, c.person_id AS personId, p.kind AS kind, p.host_id AS hostId, p.escort AS escort,
              c.status AS status, c.valid_from AS validFrom, c.valid_to AS validTo, c.max_entries AS maxEntries,
-             coalesce(u.entries_used, 0) AS entriesUsed, c.schedule_id AS scheduleId, p.origin AS origin
+             coalesce(u.entries_used, 0) AS entriesUsed, c.schedule_id AS scheduleId, p.origin AS origin,
+             pr.direction AS lastDirection
       FROM credentials c
       JOIN people p ON p.id = c.person_id
       LEFT JOIN credential_usage u ON u.key = c.key
+      LEFT JOIN presence pr ON pr.person_id = c.person_id
       WHERE c.key = ?`);
     this.sSchedule = db.prepare('SELECT windows, holidays FROM schedules WHERE id = ?');
     this.sPerson = db.prepare('SELECT id, kind, name, host_id, escort, photo, origin FROM people WHERE id = ?');
@@ -127,6 +130,7 @@ export class WhitelistStore {
     if (r.validTo !== null) rec.validTo = r.validTo;
     if (r.maxEntries !== null) rec.maxEntries = r.maxEntries;
     if (r.scheduleId !== null) rec.scheduleId = r.scheduleId;
+    if (r.lastDirection !== null) rec.lastDirection = r.lastDirection;
     return rec;
   }
 

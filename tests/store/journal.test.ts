@@ -86,6 +86,18 @@ describe('Journal.append', () => {
     expect(verifyChain(db).ok).toBe(true);
   });
 
+  it('returns exactly what get() reads back, for flat and nested events alike', () => {
+    const events = [
+      { type: 'access', reader: 'entry', direction: 'in', credential: 'card:****0001', personId: 'p1', granted: true, reason: 'GRANTED', n: 1.5, z: -0, none: null },
+      { type: 'whitelist_applied', version: 2, from: 1, kind: 'delta', counts: { upsert: { people: 1 } } },
+      { type: 'startup', version: '1', big: 1e21 },
+    ];
+    for (const e of events) {
+      const ev = journal.append(e, T0);
+      expect(ev).toStrictEqual(journal.get(ev.seq));
+    }
+  });
+
   it('refuses journal-owned fields, unknown types and non-JSON values, writing nothing', () => {
     expect(() => journal.append({ type: 'access', seq: 99 }, T0)).toThrow(expect.objectContaining({ code: 'BAD_EVENT' }));
     expect(() => journal.append({ type: 'access', hash: 'x' }, T0)).toThrow(expect.objectContaining({ code: 'BAD_EVENT' }));

@@ -41,14 +41,18 @@ describe('lookup', () => {
       maxEntries: 2, entriesUsed: 1, origin: 'central',
     });
     expect(wl.lookup('card:FFFFFFFF')).toBeUndefined();
+    // The person's last direction comes in the same query (anti-passback).
+    access.record({ event: { type: 'access', personId: 'p1' }, nowMs: NOW, presence: { personId: 'p1', direction: 'in' } });
+    expect(wl.lookup('card:04A1B2C3')?.lastDirection).toBe('in');
+    expect(wl.lookup('card:04A1B2C3')?.lastDirection).toBe(access.lastDirection('p1'));
   });
 
-  it('is one indexed point query: no SCAN of credentials, people or usage', () => {
+  it('is one indexed point query: no SCAN of credentials, people, usage or presence', () => {
     wl.upsert({ people: [staff], credentials: [card1] }, 'central');
     // The statement the store prepared, as SQLite plans it.
     const sql = (wl as unknown as { sLookup: Database.Statement }).sLookup.source;
     const plan = (db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all('card:04A1B2C3') as Array<{ detail: string }>).map((r) => r.detail);
-    expect(plan).toHaveLength(3);
+    expect(plan).toHaveLength(4);
     for (const step of plan) {
       expect(step).toMatch(/^SEARCH /);
       expect(step).toMatch(/PRIMARY KEY|INDEX/);
