@@ -30,7 +30,7 @@
  */
 import { fork, spawn, type ChildProcess } from 'node:child_process';
 import { createHash, createPrivateKey, generateKeyPairSync } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { connect as tcpConnect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -219,7 +219,12 @@ async function main(): Promise<void> {
     void collector.publishAsync(gt.eventsAck, signed({ upTo: contiguous }), { qos: 1 });
   });
   await collector.subscribeAsync({ [gt.events]: { qos: 1 } });
-  const sync = new SyncService({ config, store, gate, log: silentLogger(), clock: () => Date.now(), version: 'bench', clockSynced: () => true });
+  // Wired as main.ts wires them: checkpoints wait for quiet, a snapshot apply waits for WAL room.
+  gate.on('event', () => checkpointer.noteWrite());
+  const sync = new SyncService({
+    config, store, gate, log: silentLogger(), clock: () => Date.now(), version: 'bench', clockSynced: () => true,
+    walRoom: () => checkpointer.room(),
+  });
   const total = store.journal.lastSeq();
   const t0 = performance.now();
   sync.start();
@@ -297,11 +302,12 @@ async function main(): Promise<void> {
     await sleep(20);
   }
   const applyS = (applied.get(version)! - tApply) / 1e3;
+  const walFileMb = statSync(`${config.storage.path}-wal`).size / 1048576;
   loopDelay.disable();
   deciding = false;
   clearTimeout(timer);
   const maxLat = pct(lat, 1);
-  console.log(`snapshot applied in ${applyS.toFixed(1)} s with ${lat.length} decisions during it: latency (from due time) p99 ${pct(lat, 0.99).toFixed(2)} ms, max ${maxLat.toFixed(2)} ms; own run max ${pct(exec, 1).toFixed(2)} ms; idle max before ${idle.toFixed(2)} ms (first, cold decision ${firstCold.toFixed(2)} ms)`);
+  console.log(`snapshot applied in ${applyS.toFixed(1)} s with ${lat.length} decisions during it: latency (from due time) p99 ${pct(lat, 0.99).toFixed(2)} ms, max ${maxLat.toFixed(2)} ms; own run max ${pct(exec, 1).toFixed(2)} ms; idle max before ${idle.toFixed(2)} ms (first, cold decision ${firstCold.toFixed(2)} ms); WAL file ${walFileMb.toFixed(1)} MB`);
   const ok = store.whitelist.lookup(`card:${uid(SNAPSHOT - 1)}`) !== undefined;
 
   await publisher.stop();
@@ -330,6 +336,7 @@ async function main(): Promise<void> {
     decision_exec_max_during_apply_ms: +pct(exec, 1).toFixed(2),
     decision_max_idle_before_ms: +idle.toFixed(2),
     decision_first_cold_ms: +firstCold.toFixed(2),
+    wal_file_mb_after_apply: +walFileMb.toFixed(1),
     loop_delay_max_during_apply_ms: +(loopDelay.max / 1e6).toFixed(2),
     loop_delay_p99_during_apply_ms: +(loopDelay.percentile(99) / 1e6).toFixed(2),
     load_avg_1m: +(await import('node:os')).loadavg()[0]!.toFixed(2),

@@ -172,7 +172,10 @@ export async function main(argv = process.argv.slice(2)): Promise<void> {
     { name: 'gate', start: () => gate.start(), stop: () => gate.stop('shutdown') },
     ...readers.map((r) => ({ name: `reader:${r.id}`, start: () => r.start(), stop: () => r.stop() })),
     ...(terminal ? [{ name: 'terminal', start: () => terminal.start(), stop: () => terminal.stop() }] : []),
-    ...(await optionalServices({ config, store, gate, gateKey, idHashKey, dataDir: dirname(resolve(config.storage.path)), log, clock })),
+    ...(await optionalServices({
+      config, store, gate, gateKey, idHashKey, dataDir: dirname(resolve(config.storage.path)), log, clock,
+      walRoom: () => checkpointer.room(),
+    })),
   ];
 
   const shutdown = async (): Promise<void> => {

@@ -25,6 +25,8 @@ export interface ServiceDeps {
   dataDir: string;
   log: Logger;
   clock: Clock;
+  /** The WAL checkpointer's backpressure for bulk writes (snapshot apply). */
+  walRoom?: () => Promise<void>;
 }
 
 export async function optionalServices(deps: ServiceDeps): Promise<Component[]> {
@@ -45,6 +47,7 @@ export async function optionalServices(deps: ServiceDeps): Promise<Component[]> 
       registrations,
       // Central's purge-person takes the photo file too, not only the row.
       purgeVisitor: (personId) => eraseVisitor(visitors, deps.dataDir, personId),
+      walRoom: deps.walRoom,
     });
     syncStatus = () => {
       const outbox = sync.statusMessage()?.outbox;

@@ -7,11 +7,13 @@
  * and cuts the file to journal_size_limit (db.ts). Without this component the
  * WAL would grow without bound.
  */
+import { closeSync, openSync, readSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { endianness } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import type { Logger } from '../log.js';
 import { CHECKPOINT_WORKER_SOURCE } from './checkpointer-worker.js';
-import { StoreError } from './db.js';
+import { StoreError, WAL_SIZE_LIMIT_BYTES } from './db.js';
 
 export interface CheckpointResult {
   mode: 'PASSIVE';
@@ -36,6 +38,31 @@ export interface WalCheckpointerOptions {
   log: Logger;
   /** Called on the main thread after each checkpoint (metrics, tests). */
   onCheckpoint?: (r: CheckpointResult) => void;
+  /** room(): bulk writers wait while more than this much of the WAL is in use (default half of WAL_SIZE_LIMIT_BYTES: the WAL then wraps before the file outgrows it). */
+  roomBytes?: number;
+}
+
+/**
+ * Bytes of the WAL in use (frames since the last wrap), from the wal-index
+ * header in the -shm file: szPage u16 at byte 14, mxFrame u32 at byte 16,
+ * native byte order (sqlite.org/walformat.html). The worker reads it the
+ * same way (checkpointer-worker.ts). 0 when there is no -shm file.
+ */
+export function walUsedBytes(dbPath: string): number {
+  let fd: number | undefined;
+  try {
+    fd = openSync(`${dbPath}-shm`, 'r');
+    const h = Buffer.alloc(20);
+    if (readSync(fd, h, 0, 20, 0) < 20) return 0;
+    const le = endianness() === 'LE';
+    const sz = le ? h.readUInt16LE(14) : h.readUInt16BE(14);
+    const mxFrame = le ? h.readUInt32LE(16) : h.readUInt32BE(16);
+    return 32 + mxFrame * ((sz === 1 ? 65536 : sz) + 24);
+  } catch {
+    return 0;
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
 }
 
 type WorkerMessage = ({ type: 'checkpoint' } & CheckpointResult) | { type: 'ready' } | { type: 'error'; message: string };
@@ -47,9 +74,11 @@ export class WalCheckpointer {
   private readonly epoch = Date.now();
   private readonly activity = new Int32Array(new SharedArrayBuffer(4));
   private readonly opts: Required<Omit<WalCheckpointerOptions, 'onCheckpoint'>> & Pick<WalCheckpointerOptions, 'onCheckpoint'>;
+  /** room() callers waiting for the next checkpoint result. */
+  private readonly waiters: Array<(r: CheckpointResult | undefined) => void> = [];
 
   constructor(opts: WalCheckpointerOptions) {
-    this.opts = { intervalMs: 2_000, quietMs: 250, forceBytes: 8 * 1024 * 1024, ...opts };
+    this.opts = { intervalMs: 2_000, quietMs: 250, forceBytes: 8 * 1024 * 1024, roomBytes: WAL_SIZE_LIMIT_BYTES / 2, ...opts };
   }
 
   /** Resolves once the worker has its connection open. */
@@ -74,11 +103,13 @@ export class WalCheckpointer {
         } else if (m.type === 'error') {
           // After start: one failed tick (disk error, locked file); the next tick retries.
           log.warn({ err: m.message }, 'wal checkpoint failed');
+          this.settle(undefined);
           fail(m.message);
         } else {
           const { type: _t, ...r } = m;
           if (r.busy) log.debug(r, 'wal checkpoint busy');
           this.opts.onCheckpoint?.(r);
+          this.settle(r);
         }
       });
       worker.once('error', (err) => {
@@ -86,6 +117,7 @@ export class WalCheckpointer {
         fail(err.message);
       });
       worker.once('exit', (code) => {
+        this.settle(undefined);
         if (this.worker === worker) {
           // Not asked to stop: the WAL will grow until the next start.
           this.worker = undefined;
@@ -109,11 +141,41 @@ export class WalCheckpointer {
     this.worker?.postMessage('now');
   }
 
+  /**
+   * Backpressure for bulk writers (a snapshot apply), awaited between their
+   * transactions. Resolves at once while less than roomBytes of the WAL is
+   * in use. Otherwise it asks for checkpoints until one has copied every
+   * frame: the writer's next commit then wraps the WAL and writes over the
+   * file from its start. Without this a writer that never pauses keeps the
+   * WAL from ever wrapping (each checkpoint ends behind the newest frames),
+   * and the file grows by every byte written: hundreds of MB on an SD card
+   * for a million-credential snapshot, in writes that extend the file, which
+   * ext4 holds up behind the checkpoint's fsync (measured 10-20 ms).
+   * Gives up after `maxWaitMs` (the WAL then grows rather than the apply stalling).
+   */
+  async room(maxWaitMs = 10_000): Promise<void> {
+    if (!this.worker || walUsedBytes(this.opts.path) < this.opts.roomBytes) return;
+    const end = Date.now() + maxWaitMs;
+    while (this.worker && Date.now() < end) {
+      const r = await new Promise<CheckpointResult | undefined>((resolve) => {
+        this.waiters.push(resolve);
+        this.checkpointNow();
+      });
+      if (!r || (r.busy === 0 && r.log === r.checkpointed) || walUsedBytes(this.opts.path) < this.opts.roomBytes) return;
+      await new Promise((res) => setTimeout(res, 20));
+    }
+  }
+
+  private settle(r: CheckpointResult | undefined): void {
+    for (const w of this.waiters.splice(0)) w(r);
+  }
+
   /** One last checkpoint, then the worker closes its connection; bounded by a timeout. */
   async stop(): Promise<void> {
     const worker = this.worker;
     if (!worker) return;
     this.worker = undefined;
+    this.settle(undefined);
     const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
     worker.postMessage('stop');
     let timer: NodeJS.Timeout | undefined;

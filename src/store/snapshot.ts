@@ -78,12 +78,22 @@ export class SnapshotApplier {
   private batch = 64;
   private queue: Promise<void> = Promise.resolve();
 
+  private readonly walRoom: () => Promise<void>;
+
   constructor(
     private readonly db: Database.Database,
     private readonly whitelist: WhitelistStore,
-    opts: { sliceMs?: number } = {},
+    opts: {
+      sliceMs?: number;
+      /**
+       * Awaited before each transaction: WalCheckpointer.room(), so a long
+       * apply lets the WAL wrap instead of growing by every byte it writes.
+       */
+      walRoom?: () => Promise<void>;
+    } = {},
   ) {
     this.sliceMs = opts.sliceMs ?? 2;
+    this.walRoom = opts.walRoom ?? (() => Promise.resolve());
   }
 
   /** Stage, swap, clean up. Rejects (and leaves the live whitelist untouched) on any bad row. */
@@ -194,6 +204,7 @@ export class SnapshotApplier {
   private async sliced<T>(rows: T[], sliceMs: number, check: () => void, fn: (row: T) => void): Promise<void> {
     let i = 0;
     while (i < rows.length) {
+      await this.walRoom();
       check();
       const t0 = performance.now();
       const end = Math.min(rows.length, i + this.batch);
@@ -294,6 +305,7 @@ export class SnapshotApplier {
       const del = this.db.prepare(`DELETE FROM ${table} WHERE ${KEY[t]} IN (SELECT ${KEY[t]} FROM ${table} LIMIT ?)`);
       let batch = 256;
       for (;;) {
+        await this.walRoom();
         check();
         const t0 = performance.now();
         const n = del.run(batch).changes;

@@ -51,6 +51,8 @@ export interface SyncDeps {
    * (the visitors row and the photo file). Default: the visitors row only.
    */
   purgeVisitor?: (personId: string) => boolean;
+  /** WalCheckpointer.room(): a snapshot apply waits on it between transactions (store/snapshot.ts). */
+  walRoom?: () => Promise<void>;
   /** Test hooks: reconnect back-off, chunk refetch delay. */
   tuning?: { backoffMinMs?: number; backoffMaxMs?: number; authRetryMs?: number; refetchMs?: number; retentionFirstRunMs?: number };
 }
@@ -83,7 +85,7 @@ export class SyncService {
     this.outbox = new Outbox(store.db, store.journal);
     this.registrations = deps.registrations ?? new RegistrationOutbox(store.db, clock);
     this.seen = new SeenCommands(store.db);
-    this.applier = new SnapshotApplier(store.db, store.whitelist);
+    this.applier = new SnapshotApplier(store.db, store.whitelist, { walRoom: deps.walRoom });
     this.rejections = new Rejections({ gate, log: this.log, clock });
     this.retention = new JournalRetention({
       journal: store.journal,

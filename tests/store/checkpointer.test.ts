@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../src/log.js';
-import { WalCheckpointer, type CheckpointResult } from '../../src/store/checkpointer.js';
+import { WalCheckpointer, walUsedBytes, type CheckpointResult } from '../../src/store/checkpointer.js';
 import { openStore, type Store } from '../../src/store/index.js';
 import { WAL_SIZE_LIMIT_BYTES } from '../../src/store/db.js';
 
@@ -126,6 +126,27 @@ describe('WalCheckpointer', () => {
       await new Promise((r) => setTimeout(r, 30));
     }
     expect(forced.length).toBeGreaterThan(0); // never quiet, but the WAL grew past forceBytes
+  });
+
+  it('room(): a bulk writer waits until a checkpoint has copied the WAL, and its next commit wraps it', async () => {
+    const { path, store } = setup();
+    const results: CheckpointResult[] = [];
+    const c = new WalCheckpointer({ path, intervalMs: 60_000, quietMs: 60_000, forceBytes: 1024 ** 3, roomBytes: 256 * 1024, log: silentLogger(), onCheckpoint: (r) => results.push(r) });
+    checkpointers.push(c);
+    await c.room(); // not started: nothing to wait for
+    await c.start();
+    activity(store, 10);
+    const before = walUsedBytes(path);
+    expect(before).toBeGreaterThan(256 * 1024);
+    expect(results).toHaveLength(0); // the worker never checkpoints on its own here (never quiet, never forced)
+    await c.room();
+    expect(results.at(-1)).toMatchObject({ busy: 0 });
+    expect(results.at(-1)!.log).toBe(results.at(-1)!.checkpointed);
+    store.journal.append({ type: 'startup' }, Date.now());
+    expect(walUsedBytes(path)).toBeLessThan(16 * 1024); // wrapped: one small transaction in use
+    const n = results.length;
+    await c.room(); // under roomBytes now: no checkpoint asked
+    expect(results).toHaveLength(n);
   });
 
   it('starts and stops, twice in a row, and stop() is harmless when not started', async () => {
