@@ -5,12 +5,14 @@
  * cannot load a .ts file). Its one job: PRAGMA wal_checkpoint on its own
  * connection, off the main thread, so no checkpoint ever runs in a commit.
  *
- * workerData: { path, sqlite (resolved better-sqlite3 entry), intervalMs, quietMs, forceBytes, activity (SharedArrayBuffer), epoch }
+ * workerData: { path, sqlite (resolved better-sqlite3 entry), intervalMs, quietMs, forceBytes, activity (SharedArrayBuffer), epoch, nice }
  * → messages: { type: 'ready' } | { type: 'checkpoint', ... } | { type: 'error', message }
  */
 export const CHECKPOINT_WORKER_SOURCE = String.raw`
 'use strict';
 const { parentPort, workerData } = require('node:worker_threads');
+// Below the gate's thread (src/worker-priority.ts; nice is per thread on Linux).
+try { require('node:os').setPriority(workerData.nice); } catch {}
 const { closeSync, openSync, readSync, statSync } = require('node:fs');
 const { endianness } = require('node:os');
 const Database = require(workerData.sqlite);

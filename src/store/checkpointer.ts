@@ -14,6 +14,7 @@ import { Worker } from 'node:worker_threads';
 import type { Logger } from '../log.js';
 import { CHECKPOINT_WORKER_SOURCE } from './checkpointer-worker.js';
 import { StoreError, WAL_SIZE_LIMIT_BYTES } from './db.js';
+import { BACKGROUND_NICE } from '../worker-priority.js';
 
 export interface CheckpointResult {
   mode: 'PASSIVE';
@@ -86,7 +87,7 @@ export class WalCheckpointer {
     if (this.worker) return;
     const { path, intervalMs, quietMs, forceBytes, log } = this.opts;
     const sqlite = createRequire(import.meta.url).resolve('better-sqlite3');
-    const worker = new Worker(CHECKPOINT_WORKER_SOURCE, { eval: true, workerData: { path, sqlite, intervalMs, quietMs, forceBytes, activity: this.activity.buffer, epoch: this.epoch } });
+    const worker = new Worker(CHECKPOINT_WORKER_SOURCE, { eval: true, workerData: { path, sqlite, intervalMs, quietMs, forceBytes, activity: this.activity.buffer, epoch: this.epoch, nice: BACKGROUND_NICE } });
     this.worker = worker;
     let started = false;
     await new Promise<void>((resolve, reject) => {

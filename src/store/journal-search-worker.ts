@@ -8,6 +8,7 @@
  */
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
+import { BACKGROUND_NICE } from '../worker-priority.js';
 import {
   chunkQuery, COUNT_CAP, MAX_EXPORT_ROWS, pageQueries, toEvent,
   type JournalFilter, type JournalPage, type Query,
@@ -18,6 +19,8 @@ import type { JournalEvent } from './types.js';
 const WORKER_SOURCE = String.raw`
 'use strict';
 const { parentPort, workerData } = require('node:worker_threads');
+// Below the gate's thread (src/worker-priority.ts; nice is per thread on Linux).
+try { require('node:os').setPriority(workerData.nice); } catch {}
 const Database = require(workerData.sqlite);
 let db;
 try {
@@ -104,7 +107,7 @@ export class JournalSearchWorker {
 
   private ensure(): Worker {
     if (this.worker) return this.worker;
-    const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { path: this.opts.path, sqlite: this.sqlite } });
+    const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { path: this.opts.path, sqlite: this.sqlite, nice: BACKGROUND_NICE } });
     worker.unref();
     worker.on('message', (m: { id: number; rows?: unknown[]; error?: string }) => {
       const p = this.pending.get(m.id);

@@ -1,7 +1,10 @@
 /** Worker thread of ChunkChecker (chunk-check.ts): one reply per request, in order. */
 import { createPublicKey, type KeyObject } from 'node:crypto';
 import { parentPort, workerData } from 'node:worker_threads';
+import { lowerThisThread } from '../worker-priority.js';
 import { checkChunkPayload, type ChunkWorkerData, type ChunkWorkerReply, type ChunkWorkerRequest } from './chunk-check.js';
+
+lowerThisThread();
 
 const data = workerData as ChunkWorkerData;
 const keys = new Map<string, KeyObject>(data.keys.map(([kid, pem]) => [kid, createPublicKey(pem)]));

@@ -32,6 +32,7 @@ import { StatusPublisher, willMessage } from './status.js';
 import { RegistrationFeed } from './registration-feed.js';
 import { JournalRetention } from './retention.js';
 import { loadCentralKeys, openSigned, Rejections } from './inbound.js';
+import { AckCoalescer } from './ack-coalescer.js';
 
 export interface SyncDeps {
   config: Config;
@@ -76,6 +77,7 @@ export class SyncService {
   private readonly unhook: Array<() => void> = [];
   private readonly timers: NodeJS.Timeout[] = [];
   private cleaning: Promise<void> = Promise.resolve();
+  private acks: AckCoalescer | undefined;
   private gt: GateTopics | undefined;
   private st: SiteTopics | undefined;
 
@@ -278,9 +280,12 @@ export class SyncService {
       // An empty retained payload is a broker-side delete, not a message.
       if (payload.length === 0) return;
       if (topic === gt.eventsAck) {
-        const m = openSigned(payload, keys, max, eventsAckSchema);
-        if (m.ok) this.feed!.onAck(m.body.upTo);
-        else this.rejections.report({ topic: 'events/ack', code: m.code, message: m.message });
+        this.acks ??= new AckCoalescer({
+          open: (p) => openSigned(p, keys, max, eventsAckSchema),
+          apply: (upTo) => this.feed?.onAck(upTo),
+          reject: (code, message) => this.rejections.report({ topic: 'events/ack', code, message }),
+        });
+        this.acks.push(payload);
         return;
       }
       if (topic === gt.registrationsAck) {
