@@ -11,18 +11,13 @@
  *
  * What is measured is the GATE's event loop: this process holds only the
  * gate (SyncService + Gate + store + checkpointer worker). Central's side of
- * step 3 — building, serializing, signing and publishing the chunks — runs
- * in a child process (this file with --publisher), as gatectl would on
- * another machine; mosquitto is a third process. Steps 1–2 still publish
- * from here (small messages). The idle baseline is the same decision loop
+ * step 3 — building, serializing, signing and publishing the chunks, and
+ * collecting and acking the events the decisions make — runs in a child
+ * process (this file with --publisher), as gatectl would on another
+ * machine; mosquitto is a third process. Steps 1–2 still publish and
+ * collect from here (small messages). The idle baseline is the same decision loop
  * for 1 s before the manifest, after the first (cold) decision, which is
  * reported on its own.
- *
- * Known remaining stall (2026-11, issue 4): JSON.parse of a chunk body on
- * the gate's loop — intake check and both apply passes — internalizes the
- * short (≤ 10 character) unique strings of the records (person ids, names)
- * in V8's string table, whose growth rehashes in one go: 5, 10, 20, 45,
- * 90 ms as the table doubles over a million-record snapshot.
  *
  *   npm run bench:sync               100k events, 200 deltas, 1M credentials
  *   npm run bench:sync -- --quick    20k events, 50 deltas, 100k credentials (< 60 s)
@@ -137,6 +132,16 @@ async function runPublisher(): Promise<void> {
   const key = createPrivateKey(job.keyPem);
   const st = siteTopics('s1');
   const client = await mqtt.connectAsync(job.url, { protocolVersion: 5, clientId: 'bench-central-snapshot' });
+  // Central's collector for step 3 lives here too: acking the decisions'
+  // events (an Ed25519 signature each) is central's work, not the gate's.
+  const gt = gateTopics('s1', 'g1');
+  client.on('message', (topic, payload) => {
+    if (topic !== gt.events) return;
+    const batch = JSON.parse(payload.toString()) as JournalEvent[];
+    const upTo = batch[batch.length - 1]?.seq;
+    if (upTo !== undefined) void client.publishAsync(gt.eventsAck, envelopeBytes(signEnvelope({ upTo }, 'k1', key)), { qos: 1 });
+  });
+  await client.subscribeAsync({ [gt.events]: { qos: 1 } });
   const hash = createHash('sha256');
   const perPerson = PER_CHUNK / 2;
   const chunks = Math.ceil(job.credentials / perPerson);
@@ -257,9 +262,11 @@ async function main(): Promise<void> {
   console.log(`deltas: ${DELTAS}, publish → applied p50 ${pct(deltaMs, 0.5).toFixed(2)} ms, p99 ${deltaP99.toFixed(2)} ms`);
 
   // 3. snapshot while deciding ------------------------------------------------
-  // Central builds, signs and publishes the snapshot in a child process, so
-  // this process's event loop is only the gate's (SyncService + Gate + store).
+  // Central builds, signs and publishes the snapshot, and collects and acks
+  // the events, in a child process, so this process's event loop is only
+  // the gate's (SyncService + Gate + store).
   const version = store.whitelist.version() + 1;
+  await collector.endAsync(true); // the child process collects from here on
   const publisher = await startPublisher(broker.url, key.export({ type: 'pkcs8', format: 'pem' }).toString(), version);
   const chunks = publisher.chunks;
   console.log(`snapshot: ${SNAPSHOT} credentials in ${chunks} retained chunks published (by a child process) in ${publisher.publishS.toFixed(1)} s`);
@@ -313,7 +320,6 @@ async function main(): Promise<void> {
   await publisher.stop();
   await sync.stop();
   await gate.stop();
-  await collector.endAsync(true);
   await checkpointer.stop();
   store.close();
   broker.child.kill('SIGTERM');
