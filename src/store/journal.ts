@@ -4,7 +4,7 @@
  * the event without its hash — exactly the bytes the hash covers — so
  * verification re-hashes stored text and never re-serialises.
  */
-import { createHash, randomUUID } from 'node:crypto';
+import { hash, randomUUID } from 'node:crypto';
 import { createRequire } from 'node:module';
 import type Database from 'better-sqlite3';
 import { StoreError } from './db.js';
@@ -36,7 +36,8 @@ export function canonicalJson(value: unknown): string {
 
 /** hex SHA-256(prevHash + "\n" + body), body being the canonical text of the event without hash. */
 export function hashBody(prevHash: string, body: string): string {
-  return createHash('sha256').update(prevHash).update('\n').update(body).digest('hex');
+  // One-shot crypto.hash (Node ≥ 20.12): half the cost of a Hash object per event.
+  return hash('sha256', `${prevHash}\n${body}`, 'hex');
 }
 
 export function hashEvent(prevHash: string, eventWithoutHash: object): string {
