@@ -164,7 +164,7 @@ export async function main(argv = process.argv.slice(2)): Promise<void> {
   }
 
   const notify = new SdNotify({ env: process.env, log: log.child({ c: 'sd-notify' }) });
-  const checkpointer = new WalCheckpointer({ path: config.storage.path, log: log.child({ c: 'wal' }) });
+  const checkpointer = new WalCheckpointer({ path: config.storage.path, synchronous: config.storage.synchronous, log: log.child({ c: 'wal' }) });
   // Checkpoints wait for a quiet moment: their fsyncs would hold up a tap's commit.
   gate.on('event', () => checkpointer.noteWrite());
   const components: Component[] = [

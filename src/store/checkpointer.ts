@@ -24,6 +24,8 @@ export interface CheckpointResult {
   log: number;
   checkpointed: number;
   walBytes: number;
+  /** This connection wrapped the WAL after copying it all (the fsync of the new WAL header off the gate's thread). */
+  wrapped: boolean;
   ms: number;
 }
 
@@ -36,6 +38,8 @@ export interface WalCheckpointerOptions {
   quietMs?: number;
   /** …unless more than this much of the WAL is in use (frames not yet wrapped over). */
   forceBytes?: number;
+  /** The gate connection's setting (storage.synchronous): the worker's one commit (the wrap) matches it. */
+  synchronous?: 'normal' | 'full';
   log: Logger;
   /** Called on the main thread after each checkpoint (metrics, tests). */
   onCheckpoint?: (r: CheckpointResult) => void;
@@ -79,15 +83,15 @@ export class WalCheckpointer {
   private readonly waiters: Array<(r: CheckpointResult | undefined) => void> = [];
 
   constructor(opts: WalCheckpointerOptions) {
-    this.opts = { intervalMs: 2_000, quietMs: 250, forceBytes: 8 * 1024 * 1024, roomBytes: WAL_SIZE_LIMIT_BYTES / 2, ...opts };
+    this.opts = { intervalMs: 2_000, quietMs: 250, forceBytes: 8 * 1024 * 1024, roomBytes: WAL_SIZE_LIMIT_BYTES / 2, synchronous: 'normal', ...opts };
   }
 
   /** Resolves once the worker has its connection open. */
   async start(): Promise<void> {
     if (this.worker) return;
-    const { path, intervalMs, quietMs, forceBytes, log } = this.opts;
+    const { path, intervalMs, quietMs, forceBytes, log, synchronous } = this.opts;
     const sqlite = createRequire(import.meta.url).resolve('better-sqlite3');
-    const worker = new Worker(CHECKPOINT_WORKER_SOURCE, { eval: true, workerData: { path, sqlite, intervalMs, quietMs, forceBytes, activity: this.activity.buffer, epoch: this.epoch, nice: BACKGROUND_NICE } });
+    const worker = new Worker(CHECKPOINT_WORKER_SOURCE, { eval: true, workerData: { path, sqlite, intervalMs, quietMs, forceBytes, activity: this.activity.buffer, epoch: this.epoch, nice: BACKGROUND_NICE, synchronous, walLimit: WAL_SIZE_LIMIT_BYTES } });
     this.worker = worker;
     let started = false;
     await new Promise<void>((resolve, reject) => {

@@ -48,14 +48,14 @@ export class StoreError extends Error {
 const PAGE_SIZE = 1024;
 
 /**
- * When the writer wraps the WAL after a complete checkpoint, SQLite cuts the
- * file back to this size if it is larger (sqlite.org/pragma.html#pragma_journal_size_limit).
- * The cut is an ftruncate inside that commit, on the gate's thread: measured
- * 48 ms for a 35 MB WAL on ext4 mounted with discard. At 1 MiB it ran at
- * nearly every wrap (the WAL reaches the checkpointer's forceBytes, 8 MiB,
- * in a burst); at 32 MiB a WAL that stays under it is written over in
- * place, never cut and never re-grown, and only an exceptional one (a
- * million-credential snapshot apply) is cut back once.
+ * When a connection wraps the WAL after a complete checkpoint, SQLite cuts
+ * the file back to this size if it is larger (sqlite.org/pragma.html#pragma_journal_size_limit).
+ * The cut is an ftruncate inside the wrapping commit: measured 48 ms for a
+ * 35 MB WAL on ext4 mounted with discard. The checkpointer makes the wrap
+ * itself when the gate is quiet (checkpointer-worker.ts), so normally neither
+ * the cut nor the WAL header fsync that goes with a wrap runs in a tap's
+ * commit. At 1 MiB the cut ran at nearly every wrap; at 32 MiB a WAL that
+ * stays under it is written over in place, never cut and never re-grown.
  */
 export const WAL_SIZE_LIMIT_BYTES = 32 * 1024 * 1024;
 

@@ -54,7 +54,7 @@ describe('WalCheckpointer', () => {
     expect(walSize(wal)).toBeGreaterThan(a);
   });
 
-  it('checkpoints in its worker; the next commit wraps the WAL, cutting it back only past the size limit; the data stays readable', async () => {
+  it('checkpoints in its worker, then wraps the WAL and cuts the file back only past the size limit; the data stays readable', async () => {
     const { path, store, wal } = setup();
     let events = 0;
     while (walSize(wal) < WAL_SIZE_LIMIT_BYTES * 1.25) {
@@ -67,9 +67,12 @@ describe('WalCheckpointer', () => {
     const c = new WalCheckpointer({ path, intervalMs: 100, log: silentLogger(), onCheckpoint: (r) => results.push(r) });
     checkpointers.push(c);
     await c.start();
+    expect(walSize(wal)).toBe(grown);
     await until(() => results.some((r) => r.mode === 'PASSIVE' && r.busy === 0 && r.log > 0 && r.log === r.checkpointed), 20_000);
-    expect(walSize(wal)).toBe(grown); // PASSIVE copies frames, it never touches the file (nor the writer lock)
-    store.journal.append({ type: 'startup' }, Date.now()); // the writer wraps the WAL and cuts it to the limit
+    // Having copied it all, the worker wrapped the WAL itself and cut the file to the limit (off the gate's thread).
+    expect(results.find((r) => r.log === r.checkpointed && r.log > 0)).toMatchObject({ wrapped: true });
+    expect(walSize(wal)).toBe(WAL_SIZE_LIMIT_BYTES);
+    store.journal.append({ type: 'startup' }, Date.now());
     expect(walSize(wal)).toBe(WAL_SIZE_LIMIT_BYTES);
     expect(store.journal.lastSeq()).toBe(events + 1);
 
@@ -128,6 +131,25 @@ describe('WalCheckpointer', () => {
     expect(forced.length).toBeGreaterThan(0); // never quiet, but the WAL grew past forceBytes
   });
 
+  it('wraps the WAL itself after a complete checkpoint, so the next commit of the gate does not (nor its header fsync); idle, it stays idle', async () => {
+    const { path, store } = setup();
+    activity(store, 10);
+    const results: CheckpointResult[] = [];
+    const c = new WalCheckpointer({ path, intervalMs: 50, quietMs: 100, log: silentLogger(), onCheckpoint: (r) => results.push(r) });
+    checkpointers.push(c);
+    await c.start();
+    await until(() => results.some((r) => r.wrapped), 5_000);
+    const oneFrame = 32 + (1024 + 24);
+    expect(walUsedBytes(path)).toBe(oneFrame); // the wrap's own frame, at the start of the file
+    store.journal.append({ type: 'startup' }, Date.now());
+    expect(walUsedBytes(path)).toBeGreaterThan(oneFrame); // appended after it: the gate did not wrap
+    // Idle: one more checkpoint for that commit (wrapping again), then nothing.
+    await until(() => results.filter((r) => r.wrapped).length >= 2, 5_000);
+    const n = results.length;
+    await new Promise((r) => setTimeout(r, 600));
+    expect(results).toHaveLength(n);
+  });
+
   it('room(): a bulk writer waits until a checkpoint has copied the WAL, and its next commit wraps it', async () => {
     const { path, store } = setup();
     const results: CheckpointResult[] = [];
@@ -140,7 +162,7 @@ describe('WalCheckpointer', () => {
     expect(before).toBeGreaterThan(256 * 1024);
     expect(results).toHaveLength(0); // the worker never checkpoints on its own here (never quiet, never forced)
     await c.room();
-    expect(results.at(-1)).toMatchObject({ busy: 0 });
+    expect(results.at(-1)).toMatchObject({ busy: 0, wrapped: true });
     expect(results.at(-1)!.log).toBe(results.at(-1)!.checkpointed);
     store.journal.append({ type: 'startup' }, Date.now());
     expect(walUsedBytes(path)).toBeLessThan(16 * 1024); // wrapped: one small transaction in use
