@@ -87,7 +87,10 @@ function checkpoint(mode) {
   const t0 = performance.now();
   const [r] = db.pragma('wal_checkpoint(' + mode + ')');
   let wrapped = false;
-  if (r.busy === 0 && r.log > 0 && r.log === r.checkpointed) {
+  // Only while the gate is quiet: the wrap holds the write lock through the
+  // fsync, and a tap arriving then would wait for it (with SQLite's busy
+  // back-off on top). Under a steady stream of writes the gate wraps itself.
+  if (r.busy === 0 && r.log > 0 && r.log === r.checkpointed && quietForMs() >= workerData.quietMs) {
     try {
       wrapTx.immediate();
       wrapped = true;
@@ -103,6 +106,9 @@ function checkpoint(mode) {
 
 // The main thread stores the time of its last write here (ms since \`epoch\`).
 const activity = new Int32Array(workerData.activity);
+function quietForMs() {
+  return Date.now() - workerData.epoch - Atomics.load(activity, 0);
+}
 let lastCheckpoint = 0;
 
 /**
@@ -120,8 +126,7 @@ function due() {
     const st = walState();
     if (st && st.mark === markAfterWrap) return false;
   }
-  const quietFor = now - workerData.epoch - Atomics.load(activity, 0);
-  return quietFor >= workerData.quietMs || walUsedBytes() > workerData.forceBytes;
+  return quietForMs() >= workerData.quietMs || walUsedBytes() > workerData.forceBytes;
 }
 
 function tick(force) {
