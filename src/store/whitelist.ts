@@ -75,11 +75,14 @@ export class WhitelistStore {
     this.sLookup = db.prepare(`
       SELECT c.key AS key, c.person_id AS personId, p.kind AS kind, p.host_id AS hostId, p.escort AS escort,
              c.status AS status, c.valid_from AS validFrom, c.valid_to AS validTo, c.max_entries AS maxEntries,
-             coalesce(u.entries_used, 0) AS entriesUsed, c.schedule_id AS scheduleId, p.origin AS origin,
-             pr.direction AS lastDirection
+             -- Entries are counted only for credentials with maxEntries and for
+             -- passes (gate.ts): for the rest the usage b-tree is not visited.
+             CASE WHEN c.max_entries IS NOT NULL OR substr(c.key, 1, 5) = 'pass:'
+                  THEN coalesce((SELECT u.entries_used FROM credential_usage u WHERE u.key = c.key), 0)
+                  ELSE 0 END AS entriesUsed,
+             c.schedule_id AS scheduleId, p.origin AS origin, pr.direction AS lastDirection
       FROM credentials c
       JOIN people p ON p.id = c.person_id
-      LEFT JOIN credential_usage u ON u.key = c.key
       LEFT JOIN presence pr ON pr.person_id = c.person_id
       WHERE c.key = ?`);
     this.sSchedule = db.prepare('SELECT windows, holidays FROM schedules WHERE id = ?');
