@@ -13,6 +13,7 @@
 import { EventEmitter } from 'node:events';
 import { SerialPortStream, type OpenOptions } from '@serialport/stream';
 import { SerialPort } from 'serialport';
+import { DirectReadLinuxBinding } from './direct-read-binding.js';
 import type { ReaderConfig } from '../../config.js';
 import type { Logger } from '../../log.js';
 import { Backoff, type BackoffOptions } from '../readers/backoff.js';
@@ -26,7 +27,7 @@ export type SerialBinding = OpenOptions['binding'];
 export interface SerialReaderDeps {
   log: Logger;
   clock?: Clock;
-  /** Default: the native binding serialport picks for this platform. */
+  /** Default: serialport's native binding (on Linux with reads on the gate's thread, direct-read-binding.ts). */
   binding?: SerialBinding;
   /** Silence after a half line before it is rejected (default 500 ms). */
   flushMs?: number;
@@ -57,7 +58,8 @@ export class SerialReader extends EventEmitter<ReaderEventMap> implements Creden
     super();
     this.id = cfg.id;
     this.direction = cfg.direction;
-    this.binding = deps.binding ?? SerialPort.binding;
+    // On Linux, serialport's binding with reads on this thread (direct-read-binding.ts).
+    this.binding = deps.binding ?? (process.platform === 'linux' ? DirectReadLinuxBinding : SerialPort.binding);
     this.backoff = new Backoff(deps.backoff);
     this.lines = new CredentialLines({
       readerId: cfg.id,
