@@ -49,6 +49,18 @@ describe('link and status', () => {
     expect(central.status).toEqual({ gate: 'g1', site: 's1', online: false });
   }, 30_000);
 
+  it('publishes its status again every statusIntervalS, not only on changes', async () => {
+    central = await TestCentral.connect(broker.url);
+    h = await startGate(broker.url, { statusIntervalS: 5 });
+    await waitFor('online', () => central.status?.online === true);
+    const first = central.statuses.length;
+    const t0 = Date.now();
+    await waitFor('two periodic statuses', () => central.statuses.length >= first + 2, 15_000);
+    // nothing changed in between: these are the timer's, about 5 s apart
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(9_000);
+    expect(central.statuses.at(-1)).toMatchObject({ gate: 'g1', online: true });
+  }, 30_000);
+
   it('publishes the last will when the link dies and comes back with back-off', async () => {
     const proxy = await startProxy(broker.port);
     try {

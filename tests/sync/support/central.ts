@@ -38,6 +38,8 @@ export class TestCentral {
   readonly gt = gateTopics('s1', 'g1');
   readonly st = siteTopics('s1');
   status: Record<string, unknown> | undefined;
+  /** Every status message received, in order. */
+  readonly statuses: Array<Record<string, unknown>> = [];
 
   private constructor(readonly client: MqttClient) {
     client.on('message', (topic, payload, packet) => {
@@ -46,7 +48,10 @@ export class TestCentral {
       if (packet.properties?.correlationData) r.correlationData = packet.properties.correlationData;
       this.received.push(r);
       if (topic === this.gt.events) this.batches.push(JSON.parse(text) as JournalEvent[]);
-      if (topic === this.gt.status && text) this.status = JSON.parse(text) as Record<string, unknown>;
+      if (topic === this.gt.status && text) {
+        this.status = JSON.parse(text) as Record<string, unknown>;
+        this.statuses.push(this.status);
+      }
     });
   }
 
