@@ -3,7 +3,7 @@ import { generateKeyPairSync } from 'node:crypto';
 import { ChunkChecker, checkChunkPayload } from '../../src/sync/chunk-check.js';
 import { envelopeBytes, signEnvelope } from '../../src/sync/protocol/envelope.js';
 import { openStore, type Store } from '../../src/store/index.js';
-import { SnapshotChunks } from '../../src/store/snapshot.js';
+import { SnapshotChunks } from '../../src/store/snapshot-chunks.js';
 import { silentLogger } from '../../src/log.js';
 
 const central = generateKeyPairSync('ed25519');
