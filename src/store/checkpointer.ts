@@ -3,9 +3,10 @@
  * wal_autocheckpoint=0; this component runs PRAGMA wal_checkpoint(PASSIVE)
  * every few seconds in a worker thread with its own connection. PASSIVE never
  * takes the writer lock, so a commit never waits for it. Once a checkpoint has
- * copied everything, the writer's next commit restarts the WAL from its start
- * and cuts the file to journal_size_limit (db.ts). Without this component the
- * WAL would grow without bound.
+ * copied everything, the WAL wraps to its start and a file over
+ * journal_size_limit is cut back (db.ts): done by the worker itself while the
+ * gate is quiet, otherwise by the gate's next commit. Without this component
+ * the WAL would grow without bound.
  */
 import { closeSync, openSync, readSync } from 'node:fs';
 import { createRequire } from 'node:module';

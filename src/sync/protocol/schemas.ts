@@ -88,9 +88,11 @@ export const chunkSchema = z.object({
 });
 
 /**
- * A chunk's frame with its records unchecked: a gate validates the records
- * against personSchema / credentialSchema / scheduleSchema a slice at a time
- * (zod costs ~10 µs a record, too much for one tick at 1000 records).
+ * A chunk's frame with its records unchecked: the gate reads the frame
+ * first (a chunk of an already applied version needs no record check), then
+ * validates each record against personSchema / credentialSchema /
+ * scheduleSchema, naming the first bad one — in a worker thread
+ * (sync/chunk-check.ts), at ~10 µs a record.
  */
 export const chunkFrameSchema = z.object({
   version: version.min(1),
