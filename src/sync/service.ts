@@ -166,6 +166,7 @@ export class SyncService {
       onChange: changed,
       keys,
       maxBytes: mqttCfg.maxPayloadBytes,
+      walRoom: this.deps.walRoom,
       ...(tuning.refetchMs ? { refetchMs: tuning.refetchMs } : {}),
     });
     this.regFeed = new RegistrationFeed({

@@ -45,6 +45,13 @@ export interface WhitelistSyncDeps {
   maxBytes: number;
   /** No new chunk for this long while some are missing: subscribe again for the retained ones. */
   refetchMs?: number;
+  /**
+   * Awaited before each chunk is stored: WalCheckpointer.room(). A snapshot's
+   * chunk bodies are as many bytes as its apply; without the wait the fetch
+   * grew the WAL past its size limit and the next wrap cut it back inside a
+   * tap's commit (a 103 ms ftruncate, bench/sync at 1M).
+   */
+  walRoom?: () => Promise<void>;
 }
 
 const MAX_PENDING_DELTAS = 1_000;
@@ -152,6 +159,8 @@ export class WhitelistSync {
         } else if (topic !== this.deps.topics.chunk(r.index)) {
           this.deps.rejections.report({ topic: 'whitelist/chunk', code: 'BAD_SCHEMA', message: `chunk index ${r.index} on another chunk's topic` });
         } else {
+          if (this.deps.walRoom) await this.deps.walRoom();
+          if (this.stopped) break;
           this.onChunk(r, r.text);
         }
       }

@@ -101,6 +101,19 @@ describe('WalCheckpointer', () => {
     expect(forced).toHaveLength(0);
   });
 
+  it("the gate's own commit that wraps an oversized WAL does not cut the file (the ftruncate stays off the hot path)", () => {
+    const { store, wal } = setup();
+    while (walSize(wal) < WAL_SIZE_LIMIT_BYTES * 1.25) activity(store, 400);
+    const grown = walSize(wal);
+    // A complete checkpoint, then the gate's next commit wraps the WAL to its start.
+    const r = store.db.pragma('wal_checkpoint(PASSIVE)', { simple: false }) as Array<{ busy: number; log: number; checkpointed: number }>;
+    expect(r[0]).toMatchObject({ busy: 0 });
+    expect(r[0]!.checkpointed).toBe(r[0]!.log);
+    store.journal.append({ type: 'startup' }, Date.now());
+    expect(walUsedBytes(wal.slice(0, -4))).toBeLessThan(64 * 1024);
+    expect(walSize(wal)).toBe(grown);
+  });
+
   it('waits for a quiet moment before it checkpoints, unless the WAL passed forceBytes', async () => {
     const { path, store } = setup();
     const results: CheckpointResult[] = [];

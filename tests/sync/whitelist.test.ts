@@ -65,6 +65,31 @@ describe('whitelist sync', () => {
     await waitFor('status version', () => central.status?.whitelistVersion === 3);
   }, 30_000);
 
+  it('stores each chunk only once the WAL has room (walRoom), like the apply', async () => {
+    central = await TestCentral.connect(broker.url);
+    const snap = await publishSnapshot(5, data(100), { perChunk: 20 });
+    let open = false;
+    let calls = 0;
+    const waiting: Array<() => void> = [];
+    h = await startGate(broker.url, {}, {
+      walRoom: () => {
+        calls++;
+        return open ? Promise.resolve() : new Promise<void>((r) => waiting.push(r));
+      },
+    });
+    await waitFor('a chunk waits for room', () => waiting.length > 0);
+    await sleep(300);
+    const stored = () => h!.store.db.prepare('SELECT count(*) FROM sync_wl_chunks').pluck().get() as number;
+    expect(stored()).toBe(0);
+    expect(h.gate.events('whitelist_applied')).toHaveLength(0);
+    open = true;
+    for (const w of waiting.splice(0)) w();
+    await waitFor('applied', () => h!.gate.events('whitelist_applied').length === 1);
+    expect(h.store.whitelist.version()).toBe(5);
+    expect(h.store.whitelist.lookup('card:P99')).toMatchObject({ personId: 'p99' });
+    expect(calls).toBeGreaterThan(snap.chunks.length); // each chunk, then the apply's transactions
+  }, 30_000);
+
   it('refuses a snapshot whose chunks do not match the manifest hash', async () => {
     central = await TestCentral.connect(broker.url);
     h = await startGate(broker.url);

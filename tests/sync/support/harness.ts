@@ -26,7 +26,7 @@ export interface GateHarness {
 export async function startGate(
   url: string,
   mqtt: Record<string, unknown> = {},
-  extra: { dir?: string; tuning?: SyncDeps['tuning']; config?: Record<string, unknown>; clock?: { now: number | undefined } } = {},
+  extra: { dir?: string; tuning?: SyncDeps['tuning']; config?: Record<string, unknown>; clock?: { now: number | undefined }; walRoom?: SyncDeps['walRoom'] } = {},
 ): Promise<GateHarness> {
   const dir = extra.dir ?? mkdtempSync(join(tmpdir(), 'gc-sync-'));
   const config = parseConfig({
@@ -43,7 +43,7 @@ export async function startGate(
   const gate = new TestGate(store, clock);
   const log = process.env.SYNC_TEST_LOG ? createLogger({ level: 'debug' }) : silentLogger();
   const sync = new SyncService({
-    config, store, gate, log, clock, version: '0.1.0-test', clockSynced: () => true,
+    config, store, gate, log, clock, version: '0.1.0-test', clockSynced: () => true, walRoom: extra.walRoom,
     tuning: { backoffMinMs: 100, backoffMaxMs: 1_000, authRetryMs: 500, refetchMs: 1_000, retentionFirstRunMs: 3_600_000, ...extra.tuning },
   });
   sync.start();
