@@ -149,6 +149,33 @@ export class CentralStore {
     }).immediate();
   }
 
+  /**
+   * The gate says its journal starts after `seq` (retention purged up to it;
+   * `hash` is the hash of event `seq`). Events below that this store never
+   * got are gone for good: waiting for them would stall this gate's acks
+   * forever (a new or restored collector database). So the prefix moves to
+   * `seq`, the loss is recorded as an anomaly, and the chain is verified
+   * on from `hash`: event seq+1 must name it as prevHash. Returns whether
+   * anything moved.
+   */
+  adoptCheckpoint(site: string, gate: string, seq: number, hash: string, nowMs: number): boolean {
+    return this.db.transaction(() => {
+      this.stmt.addGate.run(gate, site, GENESIS_HASH);
+      const row = this.stmt.gate.get(gate)!;
+      if (row.contiguous_seq >= seq) return false;
+      const from = row.contiguous_seq + 1;
+      this.stmt.anomaly.run(gate, seq, 'purged_before_collected', `events ${from}..${seq} were purged by the gate before this store had them; chain resumed from the gate's checkpoint`, nowMs);
+      const stored = this.stmt.hashAt.get(gate, seq);
+      if (stored && stored.hash !== hash) {
+        this.stmt.anomaly.run(gate, seq, 'conflict', `checkpoint hash ${hash} differs from stored ${stored.hash}`, nowMs);
+      }
+      this.stmt.setContiguous.run(seq, nowMs, gate);
+      if (row.broken_seq === null && row.verified_seq < seq) this.stmt.setVerified.run(seq, hash, gate);
+      this.advance(gate, nowMs);
+      return true;
+    }).immediate();
+  }
+
   private advance(gate: string, nowMs: number): void {
     const row = this.stmt.gate.get(gate)!;
     let contiguous = row.contiguous_seq;

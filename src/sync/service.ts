@@ -138,6 +138,7 @@ export class SyncService {
       version: this.deps.version ?? VERSION,
       clockSynced: this.deps.clockSynced ?? (() => existsSync('/run/systemd/timesync/synchronized')),
       retentionHeld: () => this.retention.held(),
+      journalCheckpoint: () => store.journal.checkpoint(),
       intervalS: mqttCfg.statusIntervalS,
       log: this.log,
       clock,

@@ -24,6 +24,8 @@ export interface StatusDeps {
   clockSynced: () => boolean;
   /** Unacked events kept past retention (JournalRetention). */
   retentionHeld: () => number;
+  /** The journal's retention checkpoint ({seq, hash} of the last purged event), if any. */
+  journalCheckpoint: () => { seq: number; hash: string } | undefined;
   intervalS: number;
   log: Logger;
   clock: Clock;
@@ -59,6 +61,7 @@ export class StatusPublisher {
     const s = d.gate.status();
     const o = d.outbox.state();
     const held = d.retentionHeld();
+    const cp = d.journalCheckpoint();
     return {
       gate: d.gateId,
       site: d.site,
@@ -72,6 +75,7 @@ export class StatusPublisher {
       readers: s.readers.map((r) => ({ id: r.id, type: r.type, connected: r.connected })),
       clockSynced: d.clockSynced(),
       passKey: s.passKey,
+      ...(cp ? { journal: { checkpointSeq: cp.seq, checkpointHash: cp.hash } } : {}),
     };
   }
 

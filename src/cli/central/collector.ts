@@ -162,6 +162,13 @@ export class Collector {
     const w = r.success ? undefined : willSchema.safeParse(json);
     if (!r.success && !w?.success) return this.bad(gate, 'status', describeZodError(r.error));
     this.deps.store.saveStatus(site, gate, (r.success ? r.data : w!.data) as { online?: unknown }, this.now());
+    const j = r.success ? r.data.journal : undefined;
+    if (j && this.deps.store.adoptCheckpoint(site, gate, j.checkpointSeq, j.checkpointHash, this.now())) {
+      const st = this.deps.store.state(gate)!;
+      this.deps.log.warn({ gate, checkpointSeq: j.checkpointSeq, upTo: st.contiguousSeq }, 'events purged by the gate before they were stored here; resumed from its checkpoint');
+      this.noteBreak(st);
+      this.ack(site, gate, st.contiguousSeq);
+    }
   }
 
   /** A gap that stopped moving: ask the gate to replay from the first missing seq. */

@@ -187,6 +187,13 @@ export const statusSchema = z.object({
   readers: z.array(z.object({ id, type: z.string(), connected: z.boolean() })),
   clockSynced: z.boolean(),
   passKey: z.string(),
+  /**
+   * Extra: the journal's checkpoint once retention purged its start, the
+   * {seq, hash} of the last event deleted. Events up to seq are gone from
+   * the gate; a collector that lacks some of them can never get them and
+   * resumes the chain from this hash (gatectl central).
+   */
+  journal: z.object({ checkpointSeq: seq, checkpointHash: z.string().regex(/^[0-9a-f]{64}$/) }).optional(),
 });
 
 /** Last will, retained on the status topic. */
