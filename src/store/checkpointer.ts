@@ -71,6 +71,30 @@ export function walUsedBytes(dbPath: string): number {
   }
 }
 
+/**
+ * Whether every frame of the WAL is copied into the database (nBackfill ==
+ * mxFrame, nBackfill being the u32 at byte 96 of the -shm file, after the
+ * two 48-byte header copies): the next write transaction then wraps the WAL
+ * to its start. A checkpoint that reported complete may no longer be: a tap
+ * can commit between its end and the bulk writer's next transaction.
+ */
+export function walCopied(dbPath: string): boolean {
+  let fd: number | undefined;
+  try {
+    fd = openSync(`${dbPath}-shm`, 'r');
+    const h = Buffer.alloc(100);
+    if (readSync(fd, h, 0, 100, 0) < 100) return false;
+    const le = endianness() === 'LE';
+    const mxFrame = le ? h.readUInt32LE(16) : h.readUInt32BE(16);
+    const nBackfill = le ? h.readUInt32LE(96) : h.readUInt32BE(96);
+    return mxFrame > 0 && nBackfill === mxFrame;
+  } catch {
+    return false;
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+}
+
 type WorkerMessage = ({ type: 'checkpoint' } & CheckpointResult) | { type: 'ready' } | { type: 'error'; message: string };
 
 const STOP_TIMEOUT_MS = 5_000;
@@ -160,15 +184,19 @@ export class WalCheckpointer {
    * Gives up after `maxWaitMs` (the WAL then grows rather than the apply stalling).
    */
   async room(maxWaitMs = 10_000): Promise<void> {
-    if (!this.worker || walUsedBytes(this.opts.path) < this.opts.roomBytes) return;
+    const { path, roomBytes } = this.opts;
+    // Room: little of the WAL in use, or all of it copied (the caller's next commit wraps it).
+    const room = () => walUsedBytes(path) < roomBytes || walCopied(path);
+    if (!this.worker || room()) return;
     const end = Date.now() + maxWaitMs;
     while (this.worker && Date.now() < end) {
       const r = await new Promise<CheckpointResult | undefined>((resolve) => {
         this.waiters.push(resolve);
         this.checkpointNow();
       });
-      if (!r || (r.busy === 0 && r.log === r.checkpointed) || walUsedBytes(this.opts.path) < this.opts.roomBytes) return;
-      await new Promise((res) => setTimeout(res, 20));
+      // Not the checkpoint's own report: a tap committed since it ended leaves frames to copy.
+      if (!r || room()) return;
+      await new Promise((res) => setTimeout(res, 5));
     }
   }
 

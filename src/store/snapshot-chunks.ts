@@ -3,8 +3,6 @@
  * apply (store/snapshot.ts) has read them.
  */
 import type Database from 'better-sqlite3';
-import type { SnapshotChunk } from './snapshot.js';
-import type { Credential, Person, Schedule } from './types.js';
 
 /**
  * Signed chunk bodies collected for a snapshot version, exact text as
@@ -18,9 +16,6 @@ export class SnapshotChunks {
   private readonly sBody: Database.Statement;
   private readonly sPrune: Database.Statement;
   private readonly sDrop: Database.Statement;
-  private readonly sPeople: Database.Statement;
-  private readonly sCredentials: Database.Statement;
-  private readonly sSchedules: Database.Statement;
 
   constructor(db: Database.Database) {
     this.sPut = db.prepare(
@@ -35,22 +30,6 @@ export class SnapshotChunks {
     this.sDrop = db.prepare(
       'DELETE FROM sync_wl_chunks WHERE rowid IN (SELECT rowid FROM sync_wl_chunks WHERE version = ? LIMIT ?)',
     );
-    const each = (list: string, cols: string) =>
-      db.prepare(
-        `SELECT ${cols} FROM sync_wl_chunks w, json_each(w.body, '$.${list}') j WHERE w.version = ? AND w.idx = ?`,
-      );
-    this.sPeople = each(
-      'people',
-      `j.value ->> 'id' AS id, j.value ->> 'kind' AS kind, j.value ->> 'name' AS name, j.value ->> 'hostId' AS hostId,
-       j.value ->> 'escort' AS escort, j.value ->> 'photo' AS photo`,
-    );
-    this.sCredentials = each(
-      'credentials',
-      `j.value ->> 'key' AS key, j.value ->> 'personId' AS personId, j.value ->> 'status' AS status,
-       j.value ->> 'validFrom' AS validFrom, j.value ->> 'validTo' AS validTo, j.value ->> 'maxEntries' AS maxEntries,
-       j.value ->> 'scheduleId' AS scheduleId`,
-    );
-    this.sSchedules = each('schedules', `j.value ->> 'id' AS id, j.value -> 'windows' AS windows, j.value -> 'holidays' AS holidays`);
   }
 
   put(version: number, index: number, body: string): void {
@@ -72,45 +51,6 @@ export class SnapshotChunks {
 
   body(version: number, index: number): string | undefined {
     return this.sBody.get(version, index) as string | undefined;
-  }
-
-  /**
-   * One list of a stored chunk (already checked against the schemas, see
-   * sync/chunk-check.ts), read out of its text by SQLite's json_each rather
-   * than JSON.parse: the strings then come from SQLite and are never
-   * internalized in V8's string table, whose growth over a million records
-   * would pause the loop (chunk-check.ts has the story).
-   */
-  records<L extends keyof SnapshotChunk>(version: number, index: number, list: L): SnapshotChunk[L] {
-    type Row = Record<string, string | number | null>;
-    const opt = <T>(v: string | number | null | undefined) => (v === null || v === undefined ? undefined : (v as T));
-    if (list === 'people') {
-      return (this.sPeople.all(version, index) as Row[]).map((r): Person => ({
-        id: r.id as string,
-        kind: r.kind as Person['kind'],
-        name: r.name as string,
-        hostId: opt<string>(r.hostId),
-        escort: r.escort === null ? undefined : r.escort === 1,
-        photo: opt<string>(r.photo),
-      })) as SnapshotChunk[L];
-    }
-    if (list === 'credentials') {
-      return (this.sCredentials.all(version, index) as Row[]).map((r): Credential => ({
-        key: r.key as string,
-        personId: r.personId as string,
-        status: r.status as Credential['status'],
-        validFrom: opt<string>(r.validFrom),
-        validTo: opt<string>(r.validTo),
-        maxEntries: opt<number>(r.maxEntries),
-        scheduleId: opt<string>(r.scheduleId),
-      })) as SnapshotChunk[L];
-    }
-    // Schedules are few (tens): their small windows/holidays arrays are parsed here.
-    return (this.sSchedules.all(version, index) as Row[]).map((r): Schedule => ({
-      id: r.id as string,
-      windows: r.windows === null ? [] : (JSON.parse(r.windows as string) as Schedule['windows']),
-      holidays: r.holidays === null ? [] : (JSON.parse(r.holidays as string) as Schedule['holidays']),
-    })) as SnapshotChunk[L];
   }
 
   /**

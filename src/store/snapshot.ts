@@ -18,6 +18,7 @@ import { performance } from 'node:perf_hooks';
 import type Database from 'better-sqlite3';
 import { StoreError } from './db.js';
 import type { WhitelistStore } from './whitelist.js';
+import { SnapshotChunks } from './snapshot-chunks.js';
 import type { Credential, Person, Schedule } from './types.js';
 
 export interface SnapshotChunk {
@@ -27,17 +28,22 @@ export interface SnapshotChunk {
 }
 
 /**
- * Where the chunks come from: one list of one chunk at a time, so a million
- * rows are never all in memory and each read is a small piece of work.
+ * A snapshot's chunks as stored in sync_wl_chunks (SnapshotChunks.put):
+ * indexes 0..chunks-1 of `version`, each the chunk's JSON text, already
+ * checked against the record schemas (sync/chunk-check.ts). The apply reads
+ * the records straight out of that text with SQLite's json_each, in SQL:
+ * no record ever becomes a JavaScript object on the gate's thread.
  */
 export interface SnapshotSource {
+  version: number;
   chunks: number;
-  read<L extends keyof SnapshotChunk>(index: number, list: L): SnapshotChunk[L];
 }
 
-/** A source over chunks already in memory (tests, small snapshots). */
-export function chunkArraySource(chunks: readonly SnapshotChunk[]): SnapshotSource {
-  return { chunks: chunks.length, read: (i, list) => chunks[i]![list] };
+/** Store chunks held in memory (tests, small snapshots) and name them as a source. */
+export function storeSnapshotChunks(db: Database.Database, version: number, chunks: readonly SnapshotChunk[]): SnapshotSource {
+  const store = new SnapshotChunks(db);
+  db.transaction(() => chunks.forEach((c, i) => store.put(version, i, JSON.stringify(c))))();
+  return { version, chunks: chunks.length };
 }
 
 /** Rows as listed in the snapshot (a key listed twice counts twice). */
@@ -65,10 +71,16 @@ const old = (t: Table) => `wl_old_${t}`;
 
 const yieldLoop = () => new Promise<void>((r) => setImmediate(r));
 
-function isoToMs(iso: string | undefined, what: string): number | null {
-  if (iso === undefined) return null;
-  const ms = Date.parse(iso);
-  if (Number.isNaN(ms)) throw new StoreError('BAD_WHITELIST', `${what}: not an ISO 8601 time`);
+/**
+ * SQL function (registered on the applier's connection): a validity time as
+ * listed (ISO 8601, checked by the chunk schemas) to epoch ms, with
+ * Date.parse as everywhere else in the gate; NULL stays NULL.
+ */
+const ISO_MS = 'gate_snapshot_iso_ms';
+function isoToMs(iso: unknown): number | null {
+  if (iso === null || iso === undefined) return null;
+  const ms = typeof iso === 'string' ? Date.parse(iso) : Number.NaN;
+  if (Number.isNaN(ms)) throw new StoreError('BAD_WHITELIST', `credential validity ${JSON.stringify(iso)}: not an ISO 8601 time`);
   return ms;
 }
 
@@ -93,6 +105,7 @@ export class SnapshotApplier {
     } = {},
   ) {
     this.sliceMs = opts.sliceMs ?? 2;
+    db.function(ISO_MS, { deterministic: true }, isoToMs);
     this.walRoom = opts.walRoom ?? (() => Promise.resolve());
   }
 
@@ -117,6 +130,7 @@ export class SnapshotApplier {
   }
 
   private async applyNow(version: number, source: SnapshotSource, opts: SnapshotOptions): Promise<SnapshotCounts> {
+    if (source.version !== version) throw new StoreError('BAD_WHITELIST', `snapshot ${version}: chunks stored as version ${source.version}`);
     const slice = opts.sliceMs ?? this.sliceMs;
     const check = opts.checkpoint ?? (() => undefined);
     await this.dropTables(stage, slice, check);
@@ -126,52 +140,58 @@ export class SnapshotApplier {
     const counts: SnapshotCounts = { people: 0, credentials: 0, schedules: 0, keptLocal: 0 };
     try {
       const db = this.db;
+      const each = (list: keyof SnapshotChunk) =>
+        `FROM sync_wl_chunks w, json_each(w.body, '$.${list}') j WHERE w.version = ? AND w.idx = ? AND j.key >= ? AND j.key < ?`;
+      const insSchedule = db.prepare(
+        `INSERT INTO ${stage('schedules')} (id, windows, holidays)
+         SELECT j.value ->> 'id', coalesce(j.value -> 'windows', '[]'), coalesce(j.value -> 'holidays', '[]') ${each('schedules')}
+         ON CONFLICT (id) DO UPDATE SET windows = excluded.windows, holidays = excluded.holidays`,
+      );
       const insPerson = db.prepare(
-        `INSERT INTO ${stage('people')} (id, kind, name, host_id, escort, photo, origin) VALUES (?, ?, ?, ?, ?, ?, 'central')
+        `INSERT INTO ${stage('people')} (id, kind, name, host_id, escort, photo, origin)
+         SELECT j.value ->> 'id', j.value ->> 'kind', j.value ->> 'name', j.value ->> 'hostId',
+           coalesce(j.value ->> 'escort', 0), j.value ->> 'photo', 'central' ${each('people')}
          ON CONFLICT (id) DO UPDATE SET kind = excluded.kind, name = excluded.name, host_id = excluded.host_id,
            escort = excluded.escort, photo = excluded.photo`,
       );
-      const insSchedule = db.prepare(
-        `INSERT INTO ${stage('schedules')} (id, windows, holidays) VALUES (?, ?, ?)
-         ON CONFLICT (id) DO UPDATE SET windows = excluded.windows, holidays = excluded.holidays`,
-      );
       const insCredential = db.prepare(
         `INSERT INTO ${stage('credentials')} (key, person_id, status, valid_from, valid_to, max_entries, schedule_id)
-         VALUES (?, ?, ?, ?, ?, ?, ?)
+         SELECT j.value ->> 'key', j.value ->> 'personId', j.value ->> 'status',
+           ${ISO_MS}(j.value ->> 'validFrom'), ${ISO_MS}(j.value ->> 'validTo'), j.value ->> 'maxEntries', j.value ->> 'scheduleId'
+         ${each('credentials')}
          ON CONFLICT (key) DO UPDATE SET person_id = excluded.person_id, status = excluded.status,
            valid_from = excluded.valid_from, valid_to = excluded.valid_to, max_entries = excluded.max_entries,
            schedule_id = excluded.schedule_id`,
       );
-      // Pass 1: people and schedules; pass 2: credentials, so each small
-      // transaction's deferred foreign-key check finds its person staged.
+      const lengths = db.prepare(
+        `SELECT coalesce(json_array_length(body, '$.people'), 0) AS people,
+                coalesce(json_array_length(body, '$.credentials'), 0) AS credentials,
+                coalesce(json_array_length(body, '$.schedules'), 0) AS schedules
+         FROM sync_wl_chunks WHERE version = ? AND idx = ?`,
+      );
+      // Each chunk's list lengths just before its inserts, one chunk per
+      // tick: all 2000 chunks of a 1M snapshot at once held the loop 300 ms.
+      const sizeOf = (i: number) => {
+        const n = lengths.get(source.version, i) as { people: number; credentials: number; schedules: number } | undefined;
+        if (!n) throw new StoreError('BAD_WHITELIST', `snapshot ${source.version}: chunk ${i} is not stored`);
+        return n;
+      };
+      // Pass 1: schedules and people; pass 2: credentials, so each small
+      // transaction's foreign-key check finds its person staged.
+      const v = source.version;
       for (const pass of ['people', 'credentials'] as const) {
         for (let i = 0; i < source.chunks; i++) {
-          // A read is one tick and the inserts start on the next: the two never add up in one slice.
-          if (pass === 'people') {
-            const schedules = source.read(i, 'schedules');
-            counts.schedules += schedules.length;
-            await this.sliced(schedules, slice, check, (s) => {
-              insSchedule.run(s.id, JSON.stringify(s.windows ?? []), JSON.stringify(s.holidays ?? []));
-            });
-            const people = source.read(i, 'people');
-            counts.people += people.length;
-            await yieldLoop();
-            await this.sliced(people, slice, check, (p) => {
-              insPerson.run(p.id, p.kind, p.name, p.hostId ?? null, p.escort ? 1 : 0, p.photo ?? null);
-            });
-          } else {
-            const credentials = source.read(i, 'credentials');
-            counts.credentials += credentials.length;
-            await yieldLoop();
-            await this.sliced(credentials, slice, check, (c) => {
-              insCredential.run(
-                c.key, c.personId, c.status,
-                isoToMs(c.validFrom, `credential validFrom`), isoToMs(c.validTo, `credential validTo`),
-                c.maxEntries ?? null, c.scheduleId ?? null,
-              );
-            });
-          }
+          const n = sizeOf(i);
           await yieldLoop();
+          if (pass === 'people') {
+            counts.schedules += n.schedules;
+            counts.people += n.people;
+            await this.sliced(n.schedules, slice, check, (from, to) => insSchedule.run(v, i, from, to));
+            await this.sliced(n.people, slice, check, (from, to) => insPerson.run(v, i, from, to));
+          } else {
+            counts.credentials += n.credentials;
+            await this.sliced(n.credentials, slice, check, (from, to) => insCredential.run(v, i, from, to));
+          }
         }
       }
       check();
@@ -196,26 +216,24 @@ export class SnapshotApplier {
   }
 
   /**
-   * Rows in transactions sized so each one, commit included, stays near the
-   * slice budget: the commit (WAL page writes) costs more than the inserts
-   * once the b-trees outgrow the page cache, so the size adapts to what the
-   * last transactions really took.
+   * Records 0..total-1 of one list in transactions sized so each one, commit
+   * included, stays near the slice budget: the commit (WAL page writes)
+   * costs more than the inserts once the b-trees outgrow the page cache, so
+   * the size adapts to what the last transactions really took.
    */
-  private async sliced<T>(rows: T[], sliceMs: number, check: () => void, fn: (row: T) => void): Promise<void> {
+  private async sliced(total: number, sliceMs: number, check: () => void, run: (from: number, to: number) => void): Promise<void> {
     let i = 0;
-    while (i < rows.length) {
+    while (i < total) {
       await this.walRoom();
       check();
       const t0 = performance.now();
-      const end = Math.min(rows.length, i + this.batch);
-      this.db.transaction(() => {
-        for (; i < end; ) {
-          fn(rows[i++]!);
-          if ((i & 15) === 0 && performance.now() - t0 >= sliceMs) break;
-        }
-      }).immediate();
+      const end = Math.min(total, i + this.batch);
+      this.db.transaction(() => run(i, end)).immediate();
+      const rows = end - i;
+      i = end;
       const took = performance.now() - t0;
-      const ideal = (this.batch * sliceMs) / Math.max(took, 0.05);
+      // From the rows this one really had (a chunk's last transaction has fewer).
+      const ideal = (rows * sliceMs) / Math.max(took, 0.05);
       this.batch = Math.round(Math.max(8, Math.min(5_000, this.batch * 2, ideal)));
       await yieldLoop();
     }

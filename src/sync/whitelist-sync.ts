@@ -299,8 +299,8 @@ export class WhitelistSync {
         await chunks.drop(m.version);
         return;
       }
-      // Records come out of the stored text through SQLite (never JSON.parse here: see chunk-check.ts).
-      const source: SnapshotSource = { chunks: m.chunks, read: (i, list) => chunks.records(m.version, i, list) };
+      // Records go from the stored text into the tables in SQL (never JSON.parse here: see chunk-check.ts).
+      const source: SnapshotSource = { version: m.version, chunks: m.chunks };
       const counts = await applier.apply(m.version, source, {
         nowMs: clock(),
         checkpoint: () => {

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../src/log.js';
-import { WalCheckpointer, walUsedBytes, type CheckpointResult } from '../../src/store/checkpointer.js';
+import { WalCheckpointer, walCopied, walUsedBytes, type CheckpointResult } from '../../src/store/checkpointer.js';
 import { openStore, type Store } from '../../src/store/index.js';
 import { WAL_SIZE_LIMIT_BYTES } from '../../src/store/db.js';
 
@@ -112,6 +112,22 @@ describe('WalCheckpointer', () => {
     store.journal.append({ type: 'startup' }, Date.now());
     expect(walUsedBytes(wal.slice(0, -4))).toBeLessThan(64 * 1024);
     expect(walSize(wal)).toBe(grown);
+  });
+
+  it('walCopied: true only while every frame of the WAL is in the database, until the next commit wraps it', () => {
+    const { path, store } = setup();
+    expect(walCopied(path)).toBe(false);
+    activity(store, 40);
+    expect(walCopied(path)).toBe(false);
+    store.db.pragma('wal_checkpoint(PASSIVE)');
+    expect(walCopied(path)).toBe(true);
+    const before = walUsedBytes(path);
+    store.journal.append({ type: 'startup' }, Date.now()); // wraps: one frame or so from the start
+    expect(walCopied(path)).toBe(false);
+    expect(walUsedBytes(path)).toBeLessThan(Math.min(before, 16 * 1024));
+    activity(store, 40);
+    store.db.pragma('wal_checkpoint(PASSIVE)');
+    expect(walCopied(path)).toBe(true);
   });
 
   it('waits for a quiet moment before it checkpoints, unless the WAL passed forceBytes', async () => {

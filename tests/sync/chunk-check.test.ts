@@ -3,7 +3,6 @@ import { generateKeyPairSync } from 'node:crypto';
 import { ChunkChecker, checkChunkPayload } from '../../src/sync/chunk-check.js';
 import { envelopeBytes, signEnvelope } from '../../src/sync/protocol/envelope.js';
 import { openStore, type Store } from '../../src/store/index.js';
-import { SnapshotChunks } from '../../src/store/snapshot-chunks.js';
 import { silentLogger } from '../../src/log.js';
 
 const central = generateKeyPairSync('ed25519');
@@ -61,17 +60,5 @@ describe('chunk check', () => {
     expect(results.map((r) => (r.ok ? 'ok' : r.code))).toEqual(['ok', 'BAD_SIGNATURE', 'BAD_JSON']);
     await checker.stop();
     expect(await checker.check(good, 0)).toMatchObject({ ok: true, index: 2 });
-  });
-
-  it('reads the records of a stored chunk through SQLite exactly as JSON.parse sees them', () => {
-    store = openStore({ path: ':memory:', synchronous: 'normal', gateId: 'g1' });
-    const chunks = new SnapshotChunks(store.db);
-    chunks.put(7, 2, JSON.stringify(chunk));
-    chunks.put(7, 3, JSON.stringify({ version: 7, index: 3 }));
-    const strip = (o: object) => JSON.parse(JSON.stringify(o)) as unknown; // drops undefined fields
-    for (const list of ['people', 'credentials', 'schedules'] as const) {
-      expect(strip(chunks.records(7, 2, list))).toEqual(chunk[list]);
-      expect(chunks.records(7, 3, list)).toEqual([]);
-    }
   });
 });

@@ -1,14 +1,15 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { openStore, type Store } from '../../src/store/index.js';
-import { chunkArraySource, SnapshotApplier, type SnapshotChunk } from '../../src/store/snapshot.js';
+import { SnapshotApplier, storeSnapshotChunks, type SnapshotChunk } from '../../src/store/snapshot.js';
 import type { Credential, Person } from '../../src/store/types.js';
 
 let store: Store;
 afterEach(() => store?.close());
 const NOW = Date.parse('2026-11-23T10:00:00+08:00');
 
-const source = (chunks: SnapshotChunk[]) => chunkArraySource(chunks);
+/** The chunks stored as the sync stores them (their JSON text), named as the apply's source. */
+const source = (version: number, chunks: SnapshotChunk[]) => storeSnapshotChunks(store.db, version, chunks);
 
 function people(n: number, prefix = 'p'): { people: Person[]; credentials: Credential[] } {
   const ps: Person[] = [];
@@ -38,7 +39,7 @@ describe('SnapshotApplier', () => {
       schedules: i === 0 ? [day] : [],
     }));
     const applier = new SnapshotApplier(store.db, wl);
-    const counts = await applier.apply(5, source(chunks), { nowMs: NOW });
+    const counts = await applier.apply(5, source(5, chunks), { nowMs: NOW });
     expect(counts).toEqual({ people: 1000, credentials: 1000, schedules: 1, keptLocal: 1 });
     expect(wl.version()).toBe(5);
     expect(wl.lookup('card:P3E7')).toMatchObject({ personId: 'p999', origin: 'central' });
@@ -52,7 +53,7 @@ describe('SnapshotApplier', () => {
     wl.remove({ people: ['p1'] });
     expect(wl.lookup('card:P1')).toBeUndefined();
     // and a second snapshot swaps again (index names must not collide)
-    await applier.apply(6, source([{ ...people(2, 'q'), schedules: [] }]), { nowMs: NOW });
+    await applier.apply(6, source(6, [{ ...people(2, 'q'), schedules: [] }]), { nowMs: NOW });
     expect(wl.lookup('card:Q1')).toMatchObject({ personId: 'q1' });
     expect(wl.lookup('card:P3E7')).toBeUndefined();
     expect(wl.lookup('pass:v1')).toBeDefined();
@@ -64,11 +65,59 @@ describe('SnapshotApplier', () => {
     store = openStore({ path: ':memory:', synchronous: 'normal', gateId: 'g1' });
     const wl = store.whitelist;
     wl.upsert({ people: [{ id: 'v1', kind: 'visitor', name: 'Local' }], credentials: [{ key: 'pass:v1', personId: 'v1', status: 'active' }, { key: 'pass:v1b', personId: 'v1', status: 'active' }] }, 'local');
-    await new SnapshotApplier(store.db, wl).apply(2, source([{
+    await new SnapshotApplier(store.db, wl).apply(2, source(2, [{
       people: [{ id: 'v1', kind: 'visitor', name: 'Central' }], credentials: [{ key: 'pass:v1', personId: 'v1', status: 'suspended' }], schedules: [],
     }]), { nowMs: NOW });
     expect(wl.lookup('pass:v1')).toMatchObject({ origin: 'central', status: 'suspended' });
     expect(wl.lookup('pass:v1b')).toBeUndefined();
+  });
+
+  it('puts the records of the stored chunk text in the tables exactly as a JSON.parse of it would (replaceAll)', async () => {
+    const data: SnapshotChunk = {
+      people: [
+        { id: 'p1', kind: 'staff', name: '张三', escort: false },
+        { id: 'v1', kind: 'visitor', name: 'Zoë "Q" \\ O\'Brien', hostId: 'p1', escort: true, photo: '/9j/4AAQ' },
+        { id: 'v2', kind: 'visitor', name: 'Listed twice, first' },
+        { id: 'v2', kind: 'contractor', name: 'Listed twice, last wins' },
+      ],
+      credentials: [
+        { key: 'card:04A1B2C3', personId: 'p1', status: 'active' },
+        { key: 'pass:abc', personId: 'v1', status: 'suspended', validFrom: '2026-11-23T08:00:00+08:00', validTo: '2026-11-23T18:00:00.250Z', maxEntries: 2, scheduleId: 'day' },
+        { key: 'pass:v2', personId: 'v2', status: 'active', validFrom: '2026-11-23T08:00:00.123456+08:00', validTo: '2026-11-24T00:00Z' },
+      ],
+      schedules: [{ id: 'day', windows: [{ days: [1, 2, 3], from: '08:00', to: '18:00' }], holidays: ['2026-10-01'] }],
+    };
+    const parsed = JSON.parse(JSON.stringify(data)) as SnapshotChunk;
+    const other = openStore({ path: ':memory:', synchronous: 'normal', gateId: 'g1' });
+    try {
+      other.whitelist.replaceAll(3, parsed, { nowMs: NOW });
+      store = openStore({ path: ':memory:', synchronous: 'normal', gateId: 'g1' });
+      const counts = await new SnapshotApplier(store.db, store.whitelist).apply(3, source(3, [data]), { nowMs: NOW });
+      expect(counts).toEqual({ people: 4, credentials: 3, schedules: 1, keptLocal: 0 });
+      for (const [t, k] of [['people', 'id'], ['credentials', 'key'], ['schedules', 'id']] as const) {
+        const rows = (s: Store) => s.db.prepare(`SELECT * FROM ${t} ORDER BY ${k}`).all();
+        expect(rows(store), t).toEqual(rows(other));
+      }
+      expect(store.whitelist.lookup('pass:abc')).toMatchObject({ validFrom: Date.parse('2026-11-23T08:00:00+08:00'), validTo: Date.parse('2026-11-23T18:00:00.250Z'), maxEntries: 2 });
+    } finally {
+      other.close();
+    }
+  });
+
+  it('refuses a credential validity that is not a time, naming it, and leaves the live whitelist untouched', async () => {
+    store = openStore({ path: ':memory:', synchronous: 'normal', gateId: 'g1' });
+    const wl = store.whitelist;
+    wl.replaceAll(1, { ...people(2, 'old'), schedules: [day] }, { nowMs: NOW });
+    const bad = { ...people(3), schedules: [day] };
+    bad.credentials[1] = { ...bad.credentials[1]!, validTo: 'next tuesday' };
+    await expect(new SnapshotApplier(store.db, wl).apply(2, source(2, [bad]), { nowMs: NOW })).rejects.toMatchObject({
+      code: 'BAD_WHITELIST',
+      message: expect.stringContaining('"next tuesday"'),
+    });
+    expect(wl.version()).toBe(1);
+    expect(wl.lookup('card:OLD1')).toBeDefined();
+    expect(wl.lookup('card:P0')).toBeUndefined();
+    expect(store.db.prepare("SELECT count(*) FROM sqlite_master WHERE name LIKE 'wl_%'").pluck().get()).toBe(0);
   });
 
   it('rejects a snapshot with a credential of an unknown person and leaves the live whitelist untouched', async () => {
@@ -77,7 +126,7 @@ describe('SnapshotApplier', () => {
     wl.replaceAll(3, { ...people(5), schedules: [] }, { nowMs: NOW });
     const bad = { ...people(10, 'n'), schedules: [] };
     bad.credentials.push({ key: 'card:DEAD', personId: 'nobody', status: 'active' });
-    await expect(new SnapshotApplier(store.db, wl).apply(4, source([bad]), { nowMs: NOW })).rejects.toMatchObject({ code: 'BAD_WHITELIST' });
+    await expect(new SnapshotApplier(store.db, wl).apply(4, source(4, [bad]), { nowMs: NOW })).rejects.toMatchObject({ code: 'BAD_WHITELIST' });
     expect(wl.version()).toBe(3);
     expect(wl.lookup('card:P4')).toBeDefined();
     expect(wl.lookup('card:N1')).toBeUndefined();
@@ -107,7 +156,7 @@ describe('SnapshotApplier', () => {
     probe();
     const t0 = performance.now();
     const counts = await new SnapshotApplier(store.db, store.whitelist)
-      .apply(9, source(chunks), { nowMs: NOW })
+      .apply(9, source(9, chunks), { nowMs: NOW })
       .finally(() => {
         running = false;
         clearTimeout(timer);
