@@ -3,10 +3,10 @@
  * wal_autocheckpoint=0; this component runs PRAGMA wal_checkpoint(PASSIVE)
  * every few seconds in a worker thread with its own connection. PASSIVE never
  * takes the writer lock, so a commit never waits for it. Once a checkpoint has
- * copied everything, the WAL wraps to its start and a file over
- * journal_size_limit is cut back (db.ts): done by the worker itself while the
- * gate is quiet, otherwise by the gate's next commit. Without this component
- * the WAL would grow without bound.
+ * copied everything, the WAL wraps to its start: done by the worker itself
+ * while the gate is quiet (and only then is a file over journal_size_limit
+ * cut back, db.ts), otherwise by the gate's next commit, which never cuts.
+ * Without this component the WAL would grow without bound.
  */
 import { closeSync, openSync, readSync } from 'node:fs';
 import { createRequire } from 'node:module';
