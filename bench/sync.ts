@@ -7,7 +7,9 @@
  *      and applied, while the real hot path (Gate.present) keeps deciding
  *      every 2 ms: the worst decision latency during the apply (from the
  *      manifest's publication to whitelist_applied), counted from when the
- *      tap was due (so event-loop stalls are included), not only its own run.
+ *      tap was due (so event-loop stalls are included), not only its own run;
+ *      also split at the moment the last chunk is stored: the chunk fetch
+ *      (MQTT, checks, chunk storage) and the apply proper (staging, swap).
  *
  * What is measured is the GATE's event loop: this process holds only the
  * gate (SyncService + Gate + store + checkpointer worker). Central's side of
@@ -271,6 +273,8 @@ async function main(): Promise<void> {
   const chunks = publisher.chunks;
   console.log(`snapshot: ${SNAPSHOT} credentials in ${chunks} retained chunks published (by a child process) in ${publisher.publishS.toFixed(1)} s`);
   const lat: number[] = [];
+  /** When each decision ended, to split the figures between the chunk fetch and the apply. */
+  const latAt: number[] = [];
   const exec: number[] = [];
   let deciding = true;
   let timer: NodeJS.Timeout | undefined;
@@ -282,6 +286,7 @@ async function main(): Promise<void> {
     const end = performance.now();
     exec.push(end - start);
     lat.push(end - dueAt);
+    latAt.push(end);
     if (deciding) {
       const next = performance.now() + 2;
       timer = setTimeout(() => decideLoop(next), 2);
@@ -293,10 +298,12 @@ async function main(): Promise<void> {
   const firstCold = lat[0]!;
   await sleep(200);
   lat.splice(0);
+  latAt.splice(0);
   exec.splice(0);
   // latency baseline before the apply
   await sleep(1_000);
   const idleLat = lat.splice(0);
+  latAt.splice(0);
   const idle = pct(idleLat, 1);
   exec.splice(0);
   // The gate loop's own delay histogram (1 ms resolution), beside the decisions' view.
@@ -304,16 +311,25 @@ async function main(): Promise<void> {
   loopDelay.enable();
   const tApply = performance.now();
   await publisher.publishManifest();
+  // When the last chunk is stored: the fetch (MQTT, checks, chunk storage) ends, the apply proper begins.
+  const stored = store.db.prepare('SELECT count(*) FROM sync_wl_chunks WHERE version = ?').pluck();
+  let fetchedAt: number | undefined;
   while (!applied.has(version)) {
     if (performance.now() - tApply > 600_000) throw new Error('snapshot not applied in 600 s');
     await sleep(20);
+    if (fetchedAt === undefined && (stored.get(version) as number) >= chunks) fetchedAt = performance.now();
   }
+  fetchedAt ??= applied.get(version)!;
   const applyS = (applied.get(version)! - tApply) / 1e3;
   const walFileMb = statSync(`${config.storage.path}-wal`).size / 1048576;
   loopDelay.disable();
   deciding = false;
   clearTimeout(timer);
   const maxLat = pct(lat, 1);
+  const fetchLat = lat.filter((_, i) => latAt[i]! <= fetchedAt);
+  const applyLat = lat.filter((_, i) => latAt[i]! > fetchedAt);
+  const fetchS = (fetchedAt - tApply) / 1e3;
+  console.log(`  of which: chunk fetch ${fetchS.toFixed(1)} s (decision max ${pct(fetchLat, 1).toFixed(2)} ms), apply ${(applyS - fetchS).toFixed(1)} s (decision max ${pct(applyLat, 1).toFixed(2)} ms)`);
   console.log(`snapshot applied in ${applyS.toFixed(1)} s with ${lat.length} decisions during it: latency (from due time) p99 ${pct(lat, 0.99).toFixed(2)} ms, max ${maxLat.toFixed(2)} ms; own run max ${pct(exec, 1).toFixed(2)} ms; idle max before ${idle.toFixed(2)} ms (first, cold decision ${firstCold.toFixed(2)} ms); WAL file ${walFileMb.toFixed(1)} MB`);
   const ok = store.whitelist.lookup(`card:${uid(SNAPSHOT - 1)}`) !== undefined;
 
@@ -338,6 +354,9 @@ async function main(): Promise<void> {
     snapshot_lookup_ok: ok,
     decisions_during_apply: lat.length,
     decision_max_during_apply_ms: +maxLat.toFixed(2),
+    snapshot_fetch_s: +fetchS.toFixed(2),
+    decision_max_during_fetch_ms: +pct(fetchLat, 1).toFixed(2),
+    decision_max_after_fetch_ms: +pct(applyLat, 1).toFixed(2),
     decision_p99_during_apply_ms: +pct(lat, 0.99).toFixed(2),
     decision_exec_max_during_apply_ms: +pct(exec, 1).toFixed(2),
     decision_max_idle_before_ms: +idle.toFixed(2),
