@@ -49,50 +49,50 @@ export interface WalCheckpointerOptions {
 }
 
 /**
- * Bytes of the WAL in use (frames since the last wrap), from the wal-index
- * header in the -shm file: szPage u16 at byte 14, mxFrame u32 at byte 16,
- * native byte order (sqlite.org/walformat.html). The worker reads it the
- * same way (checkpointer-worker.ts). 0 when there is no -shm file.
+ * The wal-index header in the -shm file (sqlite.org/walformat.html), native
+ * byte order: szPage u16 at byte 14 and mxFrame u32 at byte 16 of the first
+ * 48-byte header copy; nBackfill u32 at byte 96, after the two copies.
+ * undefined without a readable -shm file. The worker reads the first two the
+ * same way (checkpointer-worker.ts).
  */
-export function walUsedBytes(dbPath: string): number {
+function readWalIndex(dbPath: string): { szPage: number; mxFrame: number; nBackfill: number } | undefined {
   let fd: number | undefined;
   try {
     fd = openSync(`${dbPath}-shm`, 'r');
-    const h = Buffer.alloc(20);
-    if (readSync(fd, h, 0, 20, 0) < 20) return 0;
+    const h = Buffer.alloc(100);
+    if (readSync(fd, h, 0, 100, 0) < 100) return undefined;
     const le = endianness() === 'LE';
-    const sz = le ? h.readUInt16LE(14) : h.readUInt16BE(14);
-    const mxFrame = le ? h.readUInt32LE(16) : h.readUInt32BE(16);
-    return 32 + mxFrame * ((sz === 1 ? 65536 : sz) + 24);
+    return {
+      szPage: le ? h.readUInt16LE(14) : h.readUInt16BE(14),
+      mxFrame: le ? h.readUInt32LE(16) : h.readUInt32BE(16),
+      nBackfill: le ? h.readUInt32LE(96) : h.readUInt32BE(96),
+    };
   } catch {
-    return 0;
+    return undefined;
   } finally {
     if (fd !== undefined) closeSync(fd);
   }
 }
 
+type WalIndex = NonNullable<ReturnType<typeof readWalIndex>>;
+const usedBytes = (w: WalIndex) => 32 + w.mxFrame * ((w.szPage === 1 ? 65536 : w.szPage) + 24);
+const allCopied = (w: WalIndex) => w.mxFrame > 0 && w.nBackfill === w.mxFrame;
+
+/** Bytes of the WAL in use (frames since the last wrap); 0 when there is no -shm file. */
+export function walUsedBytes(dbPath: string): number {
+  const w = readWalIndex(dbPath);
+  return w ? usedBytes(w) : 0;
+}
+
 /**
  * Whether every frame of the WAL is copied into the database (nBackfill ==
- * mxFrame, nBackfill being the u32 at byte 96 of the -shm file, after the
- * two 48-byte header copies): the next write transaction then wraps the WAL
- * to its start. A checkpoint that reported complete may no longer be: a tap
- * can commit between its end and the bulk writer's next transaction.
+ * mxFrame): the next write transaction then wraps the WAL to its start. A
+ * checkpoint that reported complete may no longer be: a tap can commit
+ * between its end and the bulk writer's next transaction.
  */
 export function walCopied(dbPath: string): boolean {
-  let fd: number | undefined;
-  try {
-    fd = openSync(`${dbPath}-shm`, 'r');
-    const h = Buffer.alloc(100);
-    if (readSync(fd, h, 0, 100, 0) < 100) return false;
-    const le = endianness() === 'LE';
-    const mxFrame = le ? h.readUInt32LE(16) : h.readUInt32BE(16);
-    const nBackfill = le ? h.readUInt32LE(96) : h.readUInt32BE(96);
-    return mxFrame > 0 && nBackfill === mxFrame;
-  } catch {
-    return false;
-  } finally {
-    if (fd !== undefined) closeSync(fd);
-  }
+  const w = readWalIndex(dbPath);
+  return w !== undefined && allCopied(w);
 }
 
 type WorkerMessage = ({ type: 'checkpoint' } & CheckpointResult) | { type: 'ready' } | { type: 'error'; message: string };
@@ -186,7 +186,10 @@ export class WalCheckpointer {
   async room(maxWaitMs = 10_000): Promise<void> {
     const { path, roomBytes } = this.opts;
     // Room: little of the WAL in use, or all of it copied (the caller's next commit wraps it).
-    const room = () => walUsedBytes(path) < roomBytes || walCopied(path);
+    const room = () => {
+      const w = readWalIndex(path);
+      return !w || usedBytes(w) < roomBytes || allCopied(w);
+    };
     if (!this.worker || room()) return;
     const end = Date.now() + maxWaitMs;
     while (this.worker && Date.now() < end) {
