@@ -29,13 +29,12 @@ export interface SnapshotChunk {
 
 /**
  * A snapshot's chunks as stored in sync_wl_chunks (SnapshotChunks.put):
- * indexes 0..chunks-1 of `version`, each the chunk's JSON text, already
+ * indexes 0..chunks-1 of the version being applied, each the chunk's JSON text, already
  * checked against the record schemas (sync/chunk-check.ts). The apply reads
  * the records straight out of that text with SQLite's json_each, in SQL:
  * no record ever becomes a JavaScript object on the gate's thread.
  */
 export interface SnapshotSource {
-  version: number;
   chunks: number;
 }
 
@@ -43,7 +42,7 @@ export interface SnapshotSource {
 export function storeSnapshotChunks(db: Database.Database, version: number, chunks: readonly SnapshotChunk[]): SnapshotSource {
   const store = new SnapshotChunks(db);
   db.transaction(() => chunks.forEach((c, i) => store.put(version, i, JSON.stringify(c))))();
-  return { version, chunks: chunks.length };
+  return { chunks: chunks.length };
 }
 
 /** Rows as listed in the snapshot (a key listed twice counts twice). */
@@ -130,7 +129,6 @@ export class SnapshotApplier {
   }
 
   private async applyNow(version: number, source: SnapshotSource, opts: SnapshotOptions): Promise<SnapshotCounts> {
-    if (source.version !== version) throw new StoreError('BAD_WHITELIST', `snapshot ${version}: chunks stored as version ${source.version}`);
     const slice = opts.sliceMs ?? this.sliceMs;
     const check = opts.checkpoint ?? (() => undefined);
     await this.dropTables(stage, slice, check);
@@ -169,30 +167,25 @@ export class SnapshotApplier {
                 coalesce(json_array_length(body, '$.schedules'), 0) AS schedules
          FROM sync_wl_chunks WHERE version = ? AND idx = ?`,
       );
-      // Each chunk's list lengths just before its inserts, one chunk per
-      // tick: all 2000 chunks of a 1M snapshot at once held the loop 300 ms.
-      const sizeOf = (i: number) => {
-        const n = lengths.get(source.version, i) as { people: number; credentials: number; schedules: number } | undefined;
-        if (!n) throw new StoreError('BAD_WHITELIST', `snapshot ${source.version}: chunk ${i} is not stored`);
-        return n;
-      };
       // Pass 1: schedules and people; pass 2: credentials, so each small
-      // transaction's foreign-key check finds its person staged.
-      const v = source.version;
-      for (const pass of ['people', 'credentials'] as const) {
-        for (let i = 0; i < source.chunks; i++) {
-          const n = sizeOf(i);
-          await yieldLoop();
-          if (pass === 'people') {
-            counts.schedules += n.schedules;
-            counts.people += n.people;
-            await this.sliced(n.schedules, slice, check, (from, to) => insSchedule.run(v, i, from, to));
-            await this.sliced(n.people, slice, check, (from, to) => insPerson.run(v, i, from, to));
-          } else {
-            counts.credentials += n.credentials;
-            await this.sliced(n.credentials, slice, check, (from, to) => insCredential.run(v, i, from, to));
-          }
-        }
+      // transaction's foreign-key check finds its person staged. Pass 1
+      // reads each chunk's list lengths just before its inserts, one chunk
+      // per tick (all 2000 chunks of a 1M snapshot at once held the loop
+      // 300 ms), and keeps the credential counts for pass 2.
+      const credentials: number[] = [];
+      for (let i = 0; i < source.chunks; i++) {
+        const n = lengths.get(version, i) as { people: number; credentials: number; schedules: number } | undefined;
+        if (!n) throw new StoreError('BAD_WHITELIST', `snapshot ${version}: chunk ${i} is not stored`);
+        credentials.push(n.credentials);
+        counts.schedules += n.schedules;
+        counts.people += n.people;
+        counts.credentials += n.credentials;
+        await yieldLoop();
+        await this.sliced(n.schedules, slice, check, (from, to) => insSchedule.run(version, i, from, to));
+        await this.sliced(n.people, slice, check, (from, to) => insPerson.run(version, i, from, to));
+      }
+      for (let i = 0; i < source.chunks; i++) {
+        await this.sliced(credentials[i]!, slice, check, (from, to) => insCredential.run(version, i, from, to));
       }
       check();
       counts.keptLocal = this.swap(version, opts.nowMs);

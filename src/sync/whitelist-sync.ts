@@ -300,7 +300,7 @@ export class WhitelistSync {
         return;
       }
       // Records go from the stored text into the tables in SQL (never JSON.parse here: see chunk-check.ts).
-      const source: SnapshotSource = { version: m.version, chunks: m.chunks };
+      const source: SnapshotSource = { chunks: m.chunks };
       const counts = await applier.apply(m.version, source, {
         nowMs: clock(),
         checkpoint: () => {
