@@ -46,6 +46,8 @@ export interface AdminContext {
   hub: LiveHub;
   sessionTtlMs: number;
   maxPhotoBytes: number;
+  /** Where index.html, the script and the style sheet live. */
+  publicDir: string;
 }
 
 export type Searcher = Pick<JournalSearchWorker, 'search' | 'iterate' | 'close'>;
@@ -113,6 +115,7 @@ export async function buildAdminServer(deps: AdminDeps): Promise<FastifyInstance
     hub: new LiveHub({ gate: deps.gate, live, alerts, log: deps.log }),
     sessionTtlMs,
     maxPhotoBytes: deps.maxPhotoBytes ?? DEFAULT_MAX_PHOTO_BYTES,
+    publicDir: deps.publicDir ?? defaultPublicDir(),
   };
 
   await app.register(fastifyCookie);
@@ -140,8 +143,9 @@ export async function buildAdminServer(deps: AdminDeps): Promise<FastifyInstance
   });
 
   await app.register(fastifyStatic, {
-    root: deps.publicDir ?? defaultPublicDir(),
-    index: ['index.html'],
+    root: ctx.publicDir,
+    // `/` and `/index.html` are served by i18nRoutes, already in the reader's language.
+    index: false,
     cacheControl: true,
     maxAge: 0,
   });

@@ -2,6 +2,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REASONS } from '../../src/controller/reasons.js';
 import { MESSAGES, pickLang } from '../../src/admin/i18n/index.js';
+import { renderPage } from '../../src/admin/i18n/page.js';
 import { makeHarness, type Harness } from './harness.js';
 
 describe('zh-CN and en', () => {
@@ -36,5 +37,31 @@ describe('zh-CN and en', () => {
       for (const r of REASONS) expect(MESSAGES[lang][`reason.${r}`], `${lang} ${r}`).toBeTruthy();
     }
     expect(Object.keys(MESSAGES['zh-CN']).sort()).toEqual(Object.keys(MESSAGES.en).sort());
+  });
+
+  it('serves the page already in the reader\'s language, so the first paint is not English for a zh-CN browser', async () => {
+    const page = (headers: Record<string, string>, url = '/') => h.app.inject({ method: 'GET', url, headers });
+    const zh = await page({ 'accept-language': 'zh-CN,zh;q=0.9' });
+    expect(zh.statusCode).toBe(200);
+    expect(zh.headers['content-type']).toContain('text/html');
+    expect(zh.headers['vary']).toContain('accept-language');
+    expect(zh.body).toContain('<html lang="zh-CN">');
+    expect(zh.body).toContain('<h1 data-i18n="auth.title">登录</h1>');
+    expect(zh.body).toContain(`placeholder="${MESSAGES['zh-CN']['open.reason']}"`);
+    expect(zh.body).not.toContain('>Sign in<');
+    const en = await page({ 'accept-language': 'zh-CN', cookie: 'gc_lang=en' }, '/index.html');
+    expect(en.body).toContain('<html lang="en">');
+    expect(en.body).toContain('<h1 data-i18n="auth.title">Sign in</h1>');
+    // The rest of the static files are still served as they are.
+    expect((await page({}, '/js/i18n.js')).statusCode).toBe(200);
+  });
+
+  it('escapes the strings it fills in, and refuses a page it cannot translate', () => {
+    const html = '<html lang="en"><title>x</title><p data-i18n="app.title">Gate</p><input data-i18n-ph="open.reason"></html>';
+    expect(renderPage(html, 'zh-CN')).toBe(
+      `<html lang="zh-CN"><title>${MESSAGES['zh-CN']['app.title']}</title><p data-i18n="app.title">${MESSAGES['zh-CN']['app.title']}</p><input data-i18n-ph="open.reason" placeholder="${MESSAGES['zh-CN']['open.reason']}"></html>`,
+    );
+    expect(() => renderPage('<p data-i18n="app.title">Gate <b>x</b></p>', 'en')).toThrow(/hold markup/);
+    expect(() => renderPage('<p data-i18n="no.such.key">x</p>', 'en')).toThrow(/no en string for data-i18n key "no.such.key"/);
   });
 });
