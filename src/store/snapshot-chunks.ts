@@ -6,11 +6,14 @@ import type Database from 'better-sqlite3';
 
 /**
  * Signed chunk bodies collected for a snapshot version, exact text as
- * signed: the manifest hash covers these strings, and keeping them on disk
- * means a restart mid-collection does not fetch them all again.
+ * signed: the manifest hash covers these texts, and keeping them on disk
+ * means a restart mid-collection does not fetch them all again. Bodies go in
+ * and come out as UTF-8 bytes (stored as TEXT: json_each reads them), so a
+ * snapshot's hundreds of megabytes never become strings on the JS heap.
  */
 export class SnapshotChunks {
   private readonly sPut: Database.Statement;
+  private readonly sPutBytes: Database.Statement;
   private readonly sIndexes: Database.Statement;
   private readonly sList: Database.Statement;
   private readonly sBody: Database.Statement;
@@ -21,9 +24,13 @@ export class SnapshotChunks {
     this.sPut = db.prepare(
       'INSERT INTO sync_wl_chunks (version, idx, body) VALUES (?, ?, ?) ON CONFLICT (version, idx) DO UPDATE SET body = excluded.body',
     );
+    // CAST: bound bytes are a BLOB; stored as TEXT they are the UTF-8 text json_each reads.
+    this.sPutBytes = db.prepare(
+      'INSERT INTO sync_wl_chunks (version, idx, body) VALUES (?, ?, CAST(? AS TEXT)) ON CONFLICT (version, idx) DO UPDATE SET body = excluded.body',
+    );
     this.sIndexes = db.prepare('SELECT count(*) FROM sync_wl_chunks WHERE version = ? AND idx < ?').pluck();
     this.sList = db.prepare('SELECT idx FROM sync_wl_chunks WHERE version = ? AND idx < ?').pluck();
-    this.sBody = db.prepare('SELECT body FROM sync_wl_chunks WHERE version = ? AND idx = ?').pluck();
+    this.sBody = db.prepare('SELECT CAST(body AS BLOB) FROM sync_wl_chunks WHERE version = ? AND idx = ?').pluck();
     this.sPrune = db.prepare(
       'DELETE FROM sync_wl_chunks WHERE rowid IN (SELECT rowid FROM sync_wl_chunks WHERE version <= ? LIMIT ?)',
     );
@@ -32,8 +39,10 @@ export class SnapshotChunks {
     );
   }
 
-  put(version: number, index: number, body: string): void {
-    this.sPut.run(version, index, body);
+  /** A body as text, or as its UTF-8 bytes. */
+  put(version: number, index: number, body: string | Uint8Array): void {
+    if (typeof body === 'string') this.sPut.run(version, index, body);
+    else this.sPutBytes.run(version, index, Buffer.from(body.buffer, body.byteOffset, body.byteLength));
   }
 
   /** How many of indexes 0..chunks-1 are here. */
@@ -49,8 +58,9 @@ export class SnapshotChunks {
     return out;
   }
 
-  body(version: number, index: number): string | undefined {
-    return this.sBody.get(version, index) as string | undefined;
+  /** A stored body's UTF-8 bytes. */
+  body(version: number, index: number): Buffer | undefined {
+    return this.sBody.get(version, index) as Buffer | undefined;
   }
 
   /**

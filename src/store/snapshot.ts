@@ -38,10 +38,14 @@ export interface SnapshotSource {
   chunks: number;
 }
 
-/** Store chunks held in memory (tests, small snapshots) and name them as a source. */
+/**
+ * Store chunks held in memory (tests, small snapshots) as the sync stores
+ * them (their JSON text's UTF-8 bytes) and name them as a source.
+ */
 export function storeSnapshotChunks(db: Database.Database, version: number, chunks: readonly SnapshotChunk[]): SnapshotSource {
   const store = new SnapshotChunks(db);
-  db.transaction(() => chunks.forEach((c, i) => store.put(version, i, JSON.stringify(c))))();
+  const utf8 = new TextEncoder();
+  db.transaction(() => chunks.forEach((c, i) => store.put(version, i, utf8.encode(JSON.stringify(c)))))();
   return { chunks: chunks.length };
 }
 

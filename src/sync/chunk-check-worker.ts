@@ -16,5 +16,6 @@ parentPort!.on('message', (req: ChunkWorkerRequest) => {
   } catch (err) {
     reply = { id: req.id, ok: false, code: 'CHECK_FAILED', message: (err as Error).message };
   }
-  parentPort!.postMessage(reply);
+  // The body's bytes move to the gate's thread without a copy.
+  parentPort!.postMessage(reply, reply.ok ? [reply.body.buffer as ArrayBuffer] : []);
 });

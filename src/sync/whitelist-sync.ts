@@ -161,7 +161,7 @@ export class WhitelistSync {
         } else {
           if (this.deps.walRoom) await this.deps.walRoom();
           if (this.stopped) break;
-          this.onChunk(r, r.text);
+          this.onChunk(r, r.body);
         }
       }
     } finally {
@@ -170,10 +170,10 @@ export class WhitelistSync {
     }
   }
 
-  onChunk(c: { version: number; index: number }, text: string): void {
+  onChunk(c: { version: number; index: number }, body: Uint8Array): void {
     if (c.version <= this.deps.whitelist.version()) return;
     if (this.target && c.version < this.target.version) return;
-    this.deps.chunks.put(c.version, c.index, text);
+    this.deps.chunks.put(c.version, c.index, body);
     this.lastChunkAt = this.deps.clock();
     if (this.requested.delete(c.index)) this.received.push(c.index);
     this.fetchChunks();
@@ -333,7 +333,8 @@ export class WhitelistSync {
   private async hashOf(m: ManifestMsg): Promise<string> {
     const h = createHash('sha256');
     for (let i = 0; i < m.chunks; i++) {
-      h.update(this.deps.chunks.body(m.version, i) ?? '', 'utf8');
+      const body = this.deps.chunks.body(m.version, i);
+      if (body) h.update(body);
       if ((i & 7) === 7) await new Promise<void>((r) => setImmediate(r));
     }
     return h.digest('hex');

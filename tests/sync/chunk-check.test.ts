@@ -34,10 +34,11 @@ afterEach(async () => {
 });
 
 describe('chunk check', () => {
-  it('accepts a signed chunk and returns its exact signed text', () => {
+  it('accepts a signed chunk and returns its exact signed text, as UTF-8 bytes', () => {
     const env = signEnvelope(chunk, 'k1', central.privateKey);
     const r = checkChunkPayload(envelopeBytes(env), keys, MAX, 6);
-    expect(r).toEqual({ ok: true, version: 7, index: 2, text: env.body });
+    expect(r).toMatchObject({ ok: true, version: 7, index: 2 });
+    expect(r.ok && Buffer.from(r.body).toString('utf8')).toBe(env.body);
   });
 
   it('refuses a forged chunk, an unknown kid and a bad record, naming the record', () => {
@@ -58,6 +59,8 @@ describe('chunk check', () => {
     const forged = envelopeBytes(signEnvelope(chunk, 'k1', other.privateKey));
     const results = await Promise.all([checker.check(good, 0), checker.check(forged, 0), checker.check(Buffer.from('{'), 0)]);
     expect(results.map((r) => (r.ok ? 'ok' : r.code))).toEqual(['ok', 'BAD_SIGNATURE', 'BAD_JSON']);
+    // the body crossed from the worker intact (its buffer transferred, not copied)
+    expect(results[0]!.ok && Buffer.from(results[0]!.body).toString('utf8')).toBe(signEnvelope(chunk, 'k1', central.privateKey).body);
     await checker.stop();
     expect(await checker.check(good, 0)).toMatchObject({ ok: true, index: 2 });
   });

@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { openStore, type Store } from '../../src/store/index.js';
 import { SnapshotApplier, storeSnapshotChunks, type SnapshotChunk } from '../../src/store/snapshot.js';
+import { SnapshotChunks } from '../../src/store/snapshot-chunks.js';
 import type { Credential, Person } from '../../src/store/types.js';
 
 let store: Store;
@@ -102,6 +103,20 @@ describe('SnapshotApplier', () => {
     } finally {
       other.close();
     }
+  });
+
+  it('keeps chunk bodies given as UTF-8 bytes as TEXT, and gives the same bytes back', () => {
+    store = openStore({ path: ':memory:', synchronous: 'normal', gateId: 'g1' });
+    const chunks = new SnapshotChunks(store.db);
+    const text = JSON.stringify({ people: [{ id: 'p1', kind: 'staff', name: '张三 \u2028 "q"' }] });
+    const bytes = new TextEncoder().encode(text);
+    chunks.put(4, 0, bytes);
+    chunks.put(4, 1, text);
+    const rows = store.db.prepare('SELECT idx, typeof(body) AS t, body FROM sync_wl_chunks WHERE version = 4 ORDER BY idx').all();
+    expect(rows).toEqual([{ idx: 0, t: 'text', body: text }, { idx: 1, t: 'text', body: text }]);
+    expect(chunks.body(4, 0)).toEqual(Buffer.from(bytes));
+    expect(chunks.body(4, 1)).toEqual(Buffer.from(bytes));
+    expect(chunks.body(4, 2)).toBeUndefined();
   });
 
   it('refuses a credential validity that is not a time, naming it, and leaves the live whitelist untouched', async () => {
