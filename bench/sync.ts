@@ -27,11 +27,11 @@
  */
 import { fork, spawn, type ChildProcess } from 'node:child_process';
 import { createHash, createPrivateKey, generateKeyPairSync } from 'node:crypto';
-import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { connect as tcpConnect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
+import { monitorEventLoopDelay, performance, PerformanceObserver } from 'node:perf_hooks';
 import mqtt from 'mqtt';
 import { parseConfig } from '../src/config.js';
 import { Gate } from '../src/controller/gate.js';
@@ -85,6 +85,29 @@ function simGpio(): GpioSet {
   const o = (n: string) => new SimOutput(n, { clock });
   return { outputs: { entry: o('entry'), exit: o('exit'), green: o('green'), red: o('red'), buzzer: o('buzzer') }, inputs: {}, start: async () => {}, stop: async () => {} };
 }
+
+/**
+ * This thread's time on a CPU and time runnable but waiting for one, in ms
+ * (Linux schedstat; NaN elsewhere). Read at each decision, they split a slow
+ * one between running, "not given a core" and the rest (blocked in a system
+ * call: disk writes, locks).
+ */
+function schedMs(): { cpu: number; wait: number } {
+  try {
+    const [cpu, wait] = readFileSync('/proc/thread-self/schedstat', 'utf8').split(' ');
+    return { cpu: Number(cpu) / 1e6, wait: Number(wait) / 1e6 };
+  } catch {
+    return { cpu: NaN, wait: NaN };
+  }
+}
+
+/**
+ * Where a decision's latency went, from when it was due to when it ended:
+ * V8 GC pauses, time on a CPU and time waiting for one (since the previous
+ * decision ended, which covers the window). latency - cpu - runqueue is time
+ * the thread was blocked.
+ */
+interface Split { latency_ms: number; gc_ms: number; cpu_ms: number; runqueue_ms: number }
 
 function pct(xs: number[], q: number): number {
   const s = [...xs].sort((a, b) => a - b);
@@ -276,6 +299,20 @@ async function main(): Promise<void> {
   /** When each decision ended, to split the figures between the chunk fetch and the apply. */
   const latAt: number[] = [];
   const exec: number[] = [];
+  /** Each decision's window start (when it was due) and the run-queue wait since the previous decision. */
+  const dueAts: number[] = [];
+  const waits: number[] = [];
+  const cpus: number[] = [];
+  let lastSched = schedMs();
+  const gcPauses: Array<[start: number, end: number, major: boolean]> = [];
+  const gcObserver = new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) {
+      // kind 4 (NODE_PERFORMANCE_GC_MAJOR): a mark-compact; the others are scavenges and callbacks.
+      const kind = (e as unknown as { detail?: { kind?: number } }).detail?.kind;
+      gcPauses.push([e.startTime, e.startTime + e.duration, kind === 4]);
+    }
+  });
+  gcObserver.observe({ entryTypes: ['gc'] });
   let deciding = true;
   let timer: NodeJS.Timeout | undefined;
   const decideLoop = (dueAt: number) => {
@@ -287,6 +324,11 @@ async function main(): Promise<void> {
     exec.push(end - start);
     lat.push(end - dueAt);
     latAt.push(end);
+    dueAts.push(dueAt);
+    const sched = schedMs();
+    waits.push(sched.wait - lastSched.wait);
+    cpus.push(sched.cpu - lastSched.cpu);
+    lastSched = sched;
     if (deciding) {
       const next = performance.now() + 2;
       timer = setTimeout(() => decideLoop(next), 2);
@@ -300,10 +342,16 @@ async function main(): Promise<void> {
   lat.splice(0);
   latAt.splice(0);
   exec.splice(0);
+  dueAts.splice(0);
+  waits.splice(0);
+  cpus.splice(0);
   // latency baseline before the apply
   await sleep(1_000);
   const idleLat = lat.splice(0);
   latAt.splice(0);
+  dueAts.splice(0);
+  waits.splice(0);
+  cpus.splice(0);
   const idle = pct(idleLat, 1);
   exec.splice(0);
   // The gate loop's own delay histogram (1 ms resolution), beside the decisions' view.
@@ -329,7 +377,31 @@ async function main(): Promise<void> {
   const fetchLat = lat.filter((_, i) => latAt[i]! <= fetchedAt);
   const applyLat = lat.filter((_, i) => latAt[i]! > fetchedAt);
   const fetchS = (fetchedAt - tApply) / 1e3;
+  gcObserver.disconnect();
+  /** The slowest decision among those ending in (from, to], split. */
+  const worst = (from: number, to: number): Split => {
+    let w = -1;
+    for (let i = 0; i < lat.length; i++) if (latAt[i]! > from && latAt[i]! <= to && (w < 0 || lat[i]! > lat[w]!)) w = i;
+    if (w < 0) return { latency_ms: NaN, gc_ms: NaN, cpu_ms: NaN, runqueue_ms: NaN };
+    const [a, b] = [dueAts[w]!, latAt[w]!];
+    let gc = 0;
+    for (const [s0, e0] of gcPauses) gc += Math.max(0, Math.min(b, e0) - Math.max(a, s0));
+    const r = (x: number) => +x.toFixed(2);
+    return { latency_ms: r(lat[w]!), gc_ms: r(gc), cpu_ms: r(cpus[w]!), runqueue_ms: r(waits[w]!) };
+  };
+  const worstFetch = worst(-Infinity, fetchedAt);
+  const worstApply = worst(fetchedAt, Infinity);
+  const gcIn = (from: number, to: number, major: boolean) => gcPauses.filter(([s0, , m]) => s0 >= from && s0 < to && m === major).map(([s0, e0]) => e0 - s0);
+  const gcFetch = gcIn(tApply, fetchedAt, false);
+  const gcApply = gcIn(fetchedAt, applied.get(version)!, false);
+  const mcFetch = gcIn(tApply, fetchedAt, true);
+  const mcApply = gcIn(fetchedAt, applied.get(version)!, true);
   console.log(`  of which: chunk fetch ${fetchS.toFixed(1)} s (decision max ${pct(fetchLat, 1).toFixed(2)} ms), apply ${(applyS - fetchS).toFixed(1)} s (decision max ${pct(applyLat, 1).toFixed(2)} ms)`);
+  const show = (x: Split) => `${x.latency_ms} ms (GC ${x.gc_ms} ms; on a CPU ${x.cpu_ms} ms, waiting for one ${x.runqueue_ms} ms)`;
+  console.log(`  slowest decision in the fetch: ${show(worstFetch)}; in the apply: ${show(worstApply)}`);
+  const gcLine = (minor: number[], major: number[]) =>
+    `${minor.length} scavenges (max ${pct(minor, 1).toFixed(2)} ms), ${major.length} mark-compacts (max ${pct(major, 1).toFixed(2)} ms)`;
+  console.log(`  gate-thread GC pauses: fetch ${gcLine(gcFetch, mcFetch)}; apply ${gcLine(gcApply, mcApply)}`);
   console.log(`snapshot applied in ${applyS.toFixed(1)} s with ${lat.length} decisions during it: latency (from due time) p99 ${pct(lat, 0.99).toFixed(2)} ms, max ${maxLat.toFixed(2)} ms; own run max ${pct(exec, 1).toFixed(2)} ms; idle max before ${idle.toFixed(2)} ms (first, cold decision ${firstCold.toFixed(2)} ms); WAL file ${walFileMb.toFixed(1)} MB`);
   const ok = store.whitelist.lookup(`card:${uid(SNAPSHOT - 1)}`) !== undefined;
 
@@ -357,6 +429,10 @@ async function main(): Promise<void> {
     snapshot_fetch_s: +fetchS.toFixed(2),
     decision_max_during_fetch_ms: +pct(fetchLat, 1).toFixed(2),
     decision_max_after_fetch_ms: +pct(applyLat, 1).toFixed(2),
+    slowest_decision_fetch: worstFetch,
+    slowest_decision_apply: worstApply,
+    gc_fetch: { scavenges: gcFetch.length, scavenge_max_ms: +pct(gcFetch, 1).toFixed(2), mark_compacts: mcFetch.length, mark_compact_max_ms: +pct(mcFetch, 1).toFixed(2) },
+    gc_apply: { scavenges: gcApply.length, scavenge_max_ms: +pct(gcApply, 1).toFixed(2), mark_compacts: mcApply.length, mark_compact_max_ms: +pct(mcApply, 1).toFixed(2) },
     decision_p99_during_apply_ms: +pct(lat, 0.99).toFixed(2),
     decision_exec_max_during_apply_ms: +pct(exec, 1).toFixed(2),
     decision_max_idle_before_ms: +idle.toFixed(2),
