@@ -24,6 +24,7 @@ import { openStore, WalCheckpointer, type Store } from '../src/store/index.js';
 import { SimOutput, type GpioSet } from '../src/drivers/gpio/index.js';
 import { silentLogger } from '../src/log.js';
 import type { Direction } from '../src/drivers/types.js';
+import { NODE_FLAGS } from '../src/runtime-flags.js';
 
 const quick = process.argv.includes('--quick');
 const SIZES = quick ? [100_000] : [10_000, 100_000, 1_000_000];
@@ -166,7 +167,7 @@ async function measureDaemon(dir: string, dbPath: string): Promise<{ readyMs: nu
   );
   const main = fileURLToPath(new URL('../src/main.js', import.meta.url));
   const t0 = performance.now();
-  const child = spawn(process.execPath, [main, '--config', cfg], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [...NODE_FLAGS, main, '--config', cfg], { stdio: ['pipe', 'pipe', 'inherit'] });
   let buf = '';
   const readyMs = await new Promise<number>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error('daemon not ready within 30 s')), 30_000);

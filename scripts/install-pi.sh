@@ -187,7 +187,7 @@ if [ "$NODE_BIN" != /usr/bin/node ]; then
   write_file "$UNIT_DIR/$UNIT.d/node-path.conf" 0644 <<EOF
 [Service]
 ExecStart=
-ExecStart=$NODE_BIN $APP_DIR/dist/src/main.js --config $CONF_FILE
+ExecStart=$NODE_BIN --v8-pool-size=1 --max-semi-space-size=8 $APP_DIR/dist/src/main.js --config $CONF_FILE
 EOF
 fi
 run systemctl daemon-reload

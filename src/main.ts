@@ -27,6 +27,7 @@ import { Health } from './health.js';
 import { VERSION } from './version.js';
 import * as sim from './simulation.js';
 import { optionalServices } from './services.js';
+import { missingNodeFlags, NODE_FLAGS } from './runtime-flags.js';
 
 const DEFAULT_CONFIG = '/etc/gate-controller/config.yaml';
 
@@ -206,6 +207,10 @@ export async function main(argv = process.argv.slice(2)): Promise<void> {
     return h.healthy;
   });
   log.info({ gate: config.gate.id, site: config.gate.site, simulation, version: VERSION }, 'ready');
+  const missing = missingNodeFlags();
+  if (missing.length) {
+    log.warn({ missing, expected: NODE_FLAGS }, 'node was started without the runtime flags the unit file uses: decisions may wait on garbage collection (see README, Performance)');
+  }
 }
 
 function narrateOutputs(gpio: GpioSet, n: sim.OutputNarrator): GpioSet {

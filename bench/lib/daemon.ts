@@ -16,6 +16,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { NODE_FLAGS } from '../../src/runtime-flags.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 /** Repository root, whether this file runs as dist/bench/lib/daemon.js or bench/lib/daemon.ts. */
@@ -49,7 +50,7 @@ const KEEP = 64 * 1024;
 export function startDaemon(opts: StartDaemonOptions): Daemon {
   if (!existsSync(DAEMON_MAIN)) throw new Error(`${DAEMON_MAIN} is missing: run \`npm run build\` first`);
   const t0 = performance.now();
-  const child = spawn(process.execPath, [DAEMON_MAIN, '--config', opts.configPath], {
+  const child = spawn(process.execPath, [...NODE_FLAGS, DAEMON_MAIN, '--config', opts.configPath], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, ...opts.env },
   });

@@ -3,6 +3,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { missingNodeFlags, NODE_FLAGS } from '../../src/runtime-flags.js';
 
 const UNIT = join(process.cwd(), 'systemd', 'gate-controller.service');
 const text = readFileSync(UNIT, 'utf8');
@@ -57,7 +58,19 @@ describe('systemd/gate-controller.service', () => {
     expect(k.get('SupplementaryGroups')![0]!.split(' ').sort()).toEqual(['dialout', 'gpio']);
     expect(k.get('StateDirectory')).toEqual(['gate-controller']);
     expect(k.get('ConfigurationDirectory')).toEqual(['gate-controller']);
-    expect(k.get('ExecStart')).toEqual(['/usr/bin/node /opt/gate-controller/dist/src/main.js --config /etc/gate-controller/config.yaml']);
+    expect(k.get('ExecStart')).toEqual(['/usr/bin/node --v8-pool-size=1 --max-semi-space-size=8 /opt/gate-controller/dist/src/main.js --config /etc/gate-controller/config.yaml']);
+  });
+
+  it('runs node with the runtime flags of src/runtime-flags.ts, as npm start, the installer and the benches do', () => {
+    const flags = NODE_FLAGS.join(' ');
+    const k = serviceKeys();
+    expect(k.get('ExecStart')![0]).toContain(`/usr/bin/node ${flags} /opt/gate-controller/dist/src/main.js`);
+    const scripts = (JSON.parse(readFileSync(join(process.cwd(), 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts;
+    expect(scripts.start).toBe(`node ${flags} dist/src/main.js`);
+    for (const b of ['bench:decide', 'bench:readers', 'bench:sync']) expect(scripts[b], b).toContain(`node ${flags} dist/bench/`);
+    expect(readFileSync(join(process.cwd(), 'scripts', 'install-pi.sh'), 'utf8')).toContain(`ExecStart=$NODE_BIN ${flags} $APP_DIR/dist/src/main.js`);
+    expect(missingNodeFlags([], `--max-old-space-size=200 ${flags}`)).toEqual([]);
+    expect(missingNodeFlags(['--v8-pool-size=1'], '')).toEqual(['--max-semi-space-size=8']);
   });
 
   it('hardens without the options that break GPIO, serial or V8', () => {
