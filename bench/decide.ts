@@ -15,6 +15,7 @@
 import { spawn } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { PerformanceObserver } from 'node:perf_hooks';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setImmediate as tick } from 'node:timers/promises';
@@ -33,6 +34,23 @@ const FLOOR_OPS = quick ? 10_000 : 20_000;
 const ID_HASH_KEY_HEX = 'ab'.repeat(32);
 
 interface Stats { p50: number; p99: number; p999: number; max: number }
+
+/**
+ * Where the slowest tap's time went: V8 GC pauses inside it, and this
+ * thread's time on a CPU and waiting for one (Linux schedstat, read around
+ * every tap outside the timed region). max - cpu - runqueue is time blocked
+ * in a system call (a write to the WAL, a lock).
+ */
+interface MaxSplit { gc_ms: number; cpu_ms: number; runqueue_ms: number }
+
+function schedNs(): [cpu: number, wait: number] {
+  try {
+    const [cpu, wait] = readFileSync('/proc/thread-self/schedstat', 'utf8').split(' ');
+    return [Number(cpu), Number(wait)];
+  } catch {
+    return [NaN, NaN];
+  }
+}
 
 function stats(samplesNs: number[]): Stats {
   const s = Float64Array.from(samplesNs).sort();
@@ -76,7 +94,7 @@ function simGpio(): GpioSet {
   return { outputs, inputs: {}, start: async () => {}, stop: async () => {} };
 }
 
-async function measureHotPath(store: Store, n: number, checkpointer: WalCheckpointer): Promise<{ stats: Stats; bytesPerEvent: number; events: number }> {
+async function measureHotPath(store: Store, n: number, checkpointer: WalCheckpointer): Promise<{ stats: Stats; bytesPerEvent: number; events: number; maxSplit: MaxSplit }> {
   const { publicKey } = generateKeyPairSync('ed25519');
   let now = Date.now();
   const gate = new Gate({
@@ -104,6 +122,12 @@ async function measureHotPath(store: Store, n: number, checkpointer: WalCheckpoi
   for (let i = 0; i < 500; i++) gate.present('entry', 'in', { kind: 'card', uid: uidOf((i * 7919) % n) }, (now += 10_000));
   const seq0 = store.journal.lastSeq();
   const bytes0 = writeBytes();
+  const gcPauses: Array<[number, number]> = [];
+  const gcObserver = new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) gcPauses.push([e.startTime, e.startTime + e.duration]);
+  });
+  gcObserver.observe({ entryTypes: ['gc'] });
+  let slowest = { ns: -1, from: 0, to: 0, cpu: 0, wait: 0 };
   for (let i = 0; i < TAPS; i++) {
     const who = Math.floor(Math.random() * n);
     const direction: Direction = inside.has(who) ? 'out' : 'in';
@@ -111,9 +135,16 @@ async function measureHotPath(store: Store, n: number, checkpointer: WalCheckpoi
     else inside.delete(who);
     const uid = uidOf(who);
     now += 10_000;
+    const s0 = schedNs();
+    const p0 = performance.now();
     const t0 = process.hrtime.bigint();
     gate.present(direction === 'in' ? 'entry' : 'exit', direction, { kind: 'card', uid }, now);
-    samples.push(Number(process.hrtime.bigint() - t0));
+    const ns = Number(process.hrtime.bigint() - t0);
+    samples.push(ns);
+    if (ns > slowest.ns) {
+      const s1 = schedNs();
+      slowest = { ns, from: p0, to: performance.now(), cpu: s1[0] - s0[0], wait: s1[1] - s0[1] };
+    }
     // The person walks through (outside the timed region, as on a real gate).
     gate.turnstile.passageSensed(now + 1_000);
     if (i % 100 === 99) await tick(); // let timers and the checkpointer's messages run
@@ -121,7 +152,12 @@ async function measureHotPath(store: Store, n: number, checkpointer: WalCheckpoi
   const events = store.journal.lastSeq() - seq0;
   const bytesPerEvent = (writeBytes() - bytes0) / events;
   await gate.stop();
-  return { stats: stats(samples), bytesPerEvent, events };
+  await tick(); // let the last GC entries arrive
+  gcObserver.disconnect();
+  let gc = 0;
+  for (const [a, b] of gcPauses) gc += Math.max(0, Math.min(slowest.to, b) - Math.max(slowest.from, a));
+  const maxSplit = { gc_ms: round(gc, 2), cpu_ms: round(slowest.cpu / 1e6, 2), runqueue_ms: round(slowest.wait / 1e6, 2) };
+  return { stats: stats(samples), bytesPerEvent, events, maxSplit };
 }
 
 async function measureFloor(store: Store, n: number, checkpointer: WalCheckpointer): Promise<Stats> {
@@ -195,7 +231,7 @@ const fmt = (s: Stats) => `p50 ${s.p50.toFixed(4)} ms  p99 ${s.p99.toFixed(4)} m
 
 async function main(): Promise<void> {
   const results: Record<string, unknown>[] = [];
-  let lastResult: Record<string, number> = {};
+  let lastResult: Record<string, number | MaxSplit> = {};
   for (const n of SIZES) {
     const dir = mkdtempSync(join(tmpdir(), 'gc-bench-'));
     const dbPath = join(dir, 'gate.db');
@@ -218,6 +254,7 @@ async function main(): Promise<void> {
       const ratio = hot.stats.p50 / floor.p50;
       console.log(`${n.toLocaleString('en')} credentials (populated in ${populateS.toFixed(1)} s), ${TAPS} taps`);
       console.log(`  hot path  ${fmt(hot.stats)}`);
+      console.log(`            slowest tap: GC ${hot.maxSplit.gc_ms} ms; on a CPU ${hot.maxSplit.cpu_ms} ms, waiting for one ${hot.maxSplit.runqueue_ms} ms`);
       console.log(`  floor     ${fmt(floor)}`);
       console.log(`  ratio p50 ${ratio.toFixed(2)}x   bytes written per journal event ${hot.bytesPerEvent.toFixed(0)}`);
       if (daemon) console.log(`  daemon    ready in ${daemon.readyMs.toFixed(0)} ms, RSS ${daemon.rssMb.toFixed(1)} MB`);
@@ -227,6 +264,7 @@ async function main(): Promise<void> {
         p99_ms: round(hot.stats.p99),
         p999_ms: round(hot.stats.p999),
         max_ms: round(hot.stats.max),
+        max_split: hot.maxSplit,
         floor_p50_ms: round(floor.p50),
         floor_p99_ms: round(floor.p99),
         ratio_p50: round(ratio, 2),
