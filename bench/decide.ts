@@ -39,7 +39,8 @@ interface Stats { p50: number; p99: number; p999: number; max: number }
  * Where the slowest tap's time went: V8 GC pauses inside it, and this
  * thread's time on a CPU and waiting for one (Linux schedstat, read around
  * every tap outside the timed region). max - cpu - runqueue is time blocked
- * in a system call (a write to the WAL, a lock).
+ * in a system call (a write to the WAL, a lock). The CPU time is right to
+ * about one scheduler tick (4 ms at HZ=250); the run-queue wait is exact.
  */
 interface MaxSplit { gc_ms: number; cpu_ms: number; runqueue_ms: number }
 

@@ -90,7 +90,10 @@ function simGpio(): GpioSet {
  * This thread's time on a CPU and time runnable but waiting for one, in ms
  * (Linux schedstat; NaN elsewhere). Read at each decision, they split a slow
  * one between running, "not given a core" and the rest (blocked in a system
- * call: disk writes, locks).
+ * call: disk writes, locks). The CPU time is the kernel's per-thread
+ * count, which a running thread only catches up at each scheduler tick
+ * (4 ms at HZ=250): it is right to about a tick; the run-queue wait is
+ * counted at each switch and is exact.
  */
 function schedMs(): { cpu: number; wait: number } {
   try {
