@@ -13,7 +13,6 @@ import type Database from 'better-sqlite3';
  */
 export class SnapshotChunks {
   private readonly sPut: Database.Statement;
-  private readonly sPutBytes: Database.Statement;
   private readonly sIndexes: Database.Statement;
   private readonly sList: Database.Statement;
   private readonly sBody: Database.Statement;
@@ -21,11 +20,8 @@ export class SnapshotChunks {
   private readonly sDrop: Database.Statement;
 
   constructor(db: Database.Database) {
-    this.sPut = db.prepare(
-      'INSERT INTO sync_wl_chunks (version, idx, body) VALUES (?, ?, ?) ON CONFLICT (version, idx) DO UPDATE SET body = excluded.body',
-    );
     // CAST: bound bytes are a BLOB; stored as TEXT they are the UTF-8 text json_each reads.
-    this.sPutBytes = db.prepare(
+    this.sPut = db.prepare(
       'INSERT INTO sync_wl_chunks (version, idx, body) VALUES (?, ?, CAST(? AS TEXT)) ON CONFLICT (version, idx) DO UPDATE SET body = excluded.body',
     );
     this.sIndexes = db.prepare('SELECT count(*) FROM sync_wl_chunks WHERE version = ? AND idx < ?').pluck();
@@ -39,10 +35,9 @@ export class SnapshotChunks {
     );
   }
 
-  /** A body as text, or as its UTF-8 bytes. */
-  put(version: number, index: number, body: string | Uint8Array): void {
-    if (typeof body === 'string') this.sPut.run(version, index, body);
-    else this.sPutBytes.run(version, index, Buffer.from(body.buffer, body.byteOffset, body.byteLength));
+  /** A body's UTF-8 bytes. */
+  put(version: number, index: number, body: Uint8Array): void {
+    this.sPut.run(version, index, Buffer.from(body.buffer, body.byteOffset, body.byteLength));
   }
 
   /** How many of indexes 0..chunks-1 are here. */
