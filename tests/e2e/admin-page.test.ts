@@ -263,12 +263,30 @@ describe('admin page in chromium against the real daemon', () => {
     await page.locator('#mode-badge', { hasText: 'Normal' }).waitFor({ timeout: 3_000 });
   }, 30_000);
 
-  it('searches the journal', async () => {
-    await page.locator('nav button[data-view=journal]').click();
-    await page.locator('#journal-form select[name=reason]').selectOption('BLACKLISTED');
-    await page.locator('#journal-form button[type=submit]').click();
-    await page.locator('#journal-total', { hasText: '1 events' }).waitFor({ timeout: 3_000 });
-    expect(await page.locator('#journal-table tbody td.name').allTextContents()).toEqual(['Banned Qian']);
+  it('searches the journal; an older answer that comes late never replaces the newer one', async () => {
+    // Opening the view searches unfiltered at once; hold that answer back
+    // until after the filtered one has been shown.
+    let held = 0;
+    const SEARCH = '**/api/journal/search';
+    await page.route(SEARCH, async (route) => {
+      if ((route.request().postDataJSON() as { reason?: string }).reason) return route.continue();
+      held += 1;
+      const response = await route.fetch();
+      await new Promise((r) => setTimeout(r, 1_000));
+      await route.fulfill({ response });
+    });
+    try {
+      await page.locator('nav button[data-view=journal]').click();
+      await page.locator('#journal-form select[name=reason]').selectOption('BLACKLISTED');
+      await page.locator('#journal-form button[type=submit]').click();
+      await page.locator('#journal-total', { hasText: '1 events' }).waitFor({ timeout: 3_000 });
+      await page.waitForTimeout(1_500); // the held answer has arrived by now
+      expect(held).toBe(1);
+      expect(await page.locator('#journal-total').textContent()).toBe('1 events');
+      expect(await page.locator('#journal-table tbody td.name').allTextContents()).toEqual(['Banned Qian']);
+    } finally {
+      await page.unroute(SEARCH);
+    }
     await shot('10-journal');
   }, 30_000);
 

@@ -12,6 +12,12 @@ const REASONS = ['GRANTED', 'UNKNOWN_CREDENTIAL', 'NOT_YET_VALID', 'EXPIRED', 'S
 
 let page = 1;
 let pages = 1;
+/**
+ * The newest search asked for. Opening the view searches at once, and a
+ * guard may submit filters before that answer comes: an older answer that
+ * arrives later must not replace the newer one on screen.
+ */
+let latest = 0;
 
 export function fillJournalSelects() {
   const type = clear($('#journal-type'));
@@ -34,7 +40,15 @@ function filters() {
 }
 
 export async function searchJournal(p = 1) {
-  const r = await api('POST', '/api/journal/search', { ...filters(), page: p, pageSize: 50 });
+  const asked = ++latest;
+  let r;
+  try {
+    r = await api('POST', '/api/journal/search', { ...filters(), page: p, pageSize: 50 });
+  } catch (err) {
+    if (asked === latest) throw err;
+    return;
+  }
+  if (asked !== latest) return;
   page = r.page;
   // Counting stops at a cap ("10000+"): past it, Next stays on while pages are full.
   pages = r.more ? (r.events.length === r.pageSize ? page + 1 : page) : Math.max(1, Math.ceil(r.total / r.pageSize));
