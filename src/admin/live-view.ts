@@ -32,10 +32,12 @@ export interface LiveItem {
   active?: boolean;
   account?: string;
   ok?: boolean;
+  /** admin_action: what the operator did (account_created, journal_exported…). */
+  action?: string;
 }
 
 const COPIED = ['direction', 'reader', 'granted', 'credential', 'personId', 'operator', 'from', 'to', 'connected',
-  'passed', 'active', 'account', 'ok'] as const;
+  'passed', 'active', 'account', 'ok', 'action'] as const;
 
 /** Events that must stand out on the page until a guard acknowledges them. */
 export function isAlert(ev: JournalEvent): boolean {

@@ -178,7 +178,7 @@ export function registerVisitor(
     rmSync(join(photoDir, photoFile), { force: true });
     throw err;
   }
-  deps.log.info({ personId, operator, credential: form.credential, review: record.review }, 'visitor registered');
+  deps.log.info({ seq, personId, credential: form.credential, review: record.review }, 'visitor registered');
   return {
     personId,
     credential: { kind: form.credential, display: form.credential === 'id' ? masked : `pass:${key.slice(5, 13)}…` },

@@ -281,7 +281,8 @@ export class Gate extends EventEmitter<GateEventMap> implements GateControl {
     this.turnstile.setMode(mode);
     this.indicator.setMode(mode);
     this.emit('mode', mode);
-    this.deps.log.warn({ from, to: mode, operator: actor.operator, source: actor.source }, 'mode changed');
+    // The operator is in the event: account names are often people's names, and logs carry none.
+    this.deps.log.warn({ seq: ev.seq, from, to: mode, source: actor.source }, 'mode changed');
     return ev;
   }
 

@@ -9,7 +9,7 @@ import { createRequire } from 'node:module';
 import type Database from 'better-sqlite3';
 import { StoreError } from './db.js';
 import { formatTs } from './time.js';
-import type { EventType, JournalEvent, NewEvent } from './types.js';
+import { EVENT_TYPES, type EventType, type JournalEvent, type NewEvent } from './types.js';
 
 // canonicalize is CommonJS whose .d.ts says `export default`: under NodeNext
 // TypeScript types the default import as the module object, so load it plainly.
@@ -50,11 +50,7 @@ export function eventBody(ev: JournalEvent): string {
   return canonicalJson(rest);
 }
 
-const EVENT_TYPES: ReadonlySet<string> = new Set<EventType>([
-  'access', 'passage', 'manual_open', 'mode_changed', 'door_forced', 'door_held',
-  'tamper', 'fire_alarm', 'reader_status', 'visitor_registered', 'whitelist_applied',
-  'command_rejected', 'admin_login', 'startup', 'shutdown', 'clock_warning', 'purge',
-]);
+const KNOWN_TYPES: ReadonlySet<string> = new Set<EventType>(EVENT_TYPES);
 const RESERVED = ['seq', 'id', 'ts', 'gate', 'prevHash', 'hash'] as const;
 
 interface Row {
@@ -151,7 +147,7 @@ export class Journal {
   }
 
   private insert(ev: NewEvent, nowMs: number): JournalEvent {
-    if (!EVENT_TYPES.has(ev.type)) throw new StoreError('BAD_EVENT', `unknown event type ${String(ev.type)}`);
+    if (!KNOWN_TYPES.has(ev.type)) throw new StoreError('BAD_EVENT', `unknown event type ${String(ev.type)}`);
     for (const k of RESERVED) {
       if (k in ev) throw new StoreError('BAD_EVENT', `event field "${k}" is set by the journal`);
     }

@@ -63,10 +63,14 @@ export interface AccessRecord {
   lastDirection?: 'in' | 'out';
 }
 
-export type EventType =
-  | 'access' | 'passage' | 'manual_open' | 'mode_changed' | 'door_forced' | 'door_held'
-  | 'tamper' | 'fire_alarm' | 'reader_status' | 'visitor_registered' | 'whitelist_applied'
-  | 'command_rejected' | 'admin_login' | 'startup' | 'shutdown' | 'clock_warning' | 'purge';
+/** Every journal event type, in the order the admin page lists them (README, "Types and their fields"). */
+export const EVENT_TYPES = [
+  'access', 'passage', 'manual_open', 'mode_changed', 'door_forced', 'door_held',
+  'tamper', 'fire_alarm', 'reader_status', 'visitor_registered', 'whitelist_applied',
+  'command_rejected', 'admin_login', 'admin_action', 'startup', 'shutdown', 'clock_warning', 'purge',
+] as const;
+
+export type EventType = (typeof EVENT_TYPES)[number];
 
 /** Fields a caller gives Journal.append: the type and its own fields (no seq/id/ts/gate/hashes). */
 export interface NewEvent {

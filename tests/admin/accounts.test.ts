@@ -60,6 +60,39 @@ describe('account management', () => {
     expect(h.logs()).not.toContain('day-shift-4242');
   });
 
+  it('every account change is an admin_action event naming operator and account; log lines name its seq, not the account', async () => {
+    const before = h.events().length;
+    const created = await call(h, admin, 'POST', '/api/accounts', { name: 'li.ming', role: 'guard', password: 'li-ming-pass-77' });
+    expect(created.statusCode).toBe(201);
+    expect(h.lastOf('admin_action')).toMatchObject({ action: 'account_created', operator: 'chief', account: 'li.ming', role: 'guard' });
+    await call(h, admin, 'POST', '/api/accounts/update', { name: 'li.ming', disabled: true, password: 'li-ming-pass-78' });
+    const changed = h.lastOf('admin_action')!;
+    expect(changed).toMatchObject({ action: 'account_changed', operator: 'chief', account: 'li.ming', disabled: true, passwordReset: true });
+    expect(changed).not.toHaveProperty('role');
+    const guard = await login(h, 'night.guard', 'day-shift-4242');
+    expect((await call(h, guard, 'POST', '/api/password', { current: 'day-shift-4242', password: 'day-shift-4343' })).statusCode).toBe(200);
+    expect(h.lastOf('admin_action')).toMatchObject({ action: 'password_changed', operator: 'night.guard', account: 'night.guard' });
+    expect((await call(h, admin, 'POST', '/api/accounts/delete', { name: 'li.ming' })).statusCode).toBe(200);
+    const removed = h.lastOf('admin_action')!;
+    expect(removed).toMatchObject({ action: 'account_removed', operator: 'chief', account: 'li.ming' });
+
+    // Refused changes journal nothing.
+    const n = h.events().length;
+    await call(h, admin, 'POST', '/api/accounts/delete', { name: 'ghost' });
+    await call(h, admin, 'POST', '/api/accounts', { name: 'night.guard', role: 'guard', password: 'another-pass-1' });
+    expect(h.events().length).toBe(n);
+    expect(h.events().slice(before).filter((e) => e.type === 'admin_action')).toHaveLength(4);
+
+    const lines = h.logs().split('\n').filter((l) => /admin account (created|changed|removed)|changed own password|admin signed in|sign-in refused/.test(l));
+    expect(lines.length).toBeGreaterThanOrEqual(5);
+    for (const l of lines) {
+      expect(l).not.toContain('li.ming');
+      expect(l).not.toContain('night.guard');
+      expect(JSON.parse(l).seq).toEqual(expect.any(Number));
+    }
+    expect(lines.find((l) => l.includes('admin account removed'))).toContain(`"seq":${removed.seq}`);
+  });
+
   it('promotes and demotes; the last enabled admin can be neither demoted, disabled nor deleted', async () => {
     for (const body of [{ name: 'chief', role: 'guard' }, { name: 'chief', disabled: true }]) {
       const res = await call(h, admin, 'POST', '/api/accounts/update', body);
@@ -77,7 +110,7 @@ describe('account management', () => {
   });
 
   it('nothing to change, unknown account: JSON errors', async () => {
-    const other = await login(h, 'night.guard', 'day-shift-4242');
+    const other = await login(h, 'night.guard', 'day-shift-4343');
     expect((await call(h, other, 'POST', '/api/accounts/update', { name: 'chief' })).json().error.code).toBe('BAD_INPUT');
     expect((await call(h, other, 'POST', '/api/accounts/update', { name: 'ghost', role: 'guard' })).statusCode).toBe(404);
     expect((await call(h, other, 'POST', '/api/accounts/delete', { name: 'ghost' })).statusCode).toBe(404);

@@ -115,6 +115,11 @@ describe('gate status and control', () => {
     const ack = await call(h, guard, 'POST', '/api/alerts/ack', { seqs: [hit.seq] });
     expect(ack.json()).toEqual({ acknowledged: [hit.seq] });
     expect(await seqs(guard)).not.toContain(hit.seq);
+    expect(h.lastOf('admin_action')).toMatchObject({ action: 'alerts_acknowledged', operator: 'guard1', count: 1, first: hit.seq, last: hit.seq });
+    // Nothing left to acknowledge: nothing journalled.
+    const n = h.events().length;
+    expect((await call(h, guard, 'POST', '/api/alerts/ack', { seqs: [hit.seq] })).json()).toEqual({ acknowledged: [] });
+    expect(h.events().length).toBe(n);
   });
 
   it('the live backlog lists recent decisions with reasons and masked credentials', async () => {

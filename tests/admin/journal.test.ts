@@ -102,8 +102,17 @@ describe('journal search and export', () => {
     expect(lines).toHaveLength(1 + 5);
     expect(lines[1]).toMatch(/^\d+,\d{4}-.*,access,entry,in,card:\*\*\*\*B2C3,p-staff,true,GRANTED,,[0-9a-f]{64}$/);
 
+    expect(h.lastOf('admin_action')).toMatchObject({ action: 'journal_exported', operator: 'guard1', filterType: 'access', filterPerson: false });
+
     const manual = (await call(h, guard, 'POST', '/api/journal/export', { type: 'manual_open' })).body.split('\r\n')[1]!;
     expect(manual).toContain(`"'=HYPERLINK(""http://evil"")"`);
+
+    // A person filter may be a name fragment: the event records only that there was one.
+    await call(h, guard, 'POST', '/api/journal/export', { person: 'Zhang San', from: '2026-01-01T00:00:00Z' });
+    const ev = h.lastOf('admin_action')!;
+    expect(ev).toMatchObject({ action: 'journal_exported', filterPerson: true, filterFrom: '2026-01-01T00:00:00.000Z' });
+    expect(JSON.stringify(ev)).not.toContain('Zhang');
+    expect(h.logs()).not.toContain('Zhang');
   });
 });
 

@@ -9,6 +9,7 @@ import type { AdminContext } from '../server.js';
 import { AdminError, notFound } from '../errors.js';
 import { hashPassword, passwordProblem } from '../password.js';
 import { accountName, parse } from '../validate.js';
+import { recordAdminAction } from '../audit.js';
 
 const role = z.enum(['guard', 'admin']);
 const createBody = z.object({ name: accountName, role, password: z.string() });
@@ -44,8 +45,12 @@ export function accountRoutes(app: FastifyInstance, ctx: AdminContext): void {
     const body = parse(createBody, req.body);
     checkPassword(body.password);
     if (accounts.get(body.name)) throw new AdminError('ACCOUNT_EXISTS', 409, 'an account with this name exists');
-    accounts.create({ name: body.name, role: body.role, passwordHash: await hashPassword(body.password, deps.kdf) }, deps.clock());
-    req.log.info({ operator: req.session!.account, account: body.name, role: body.role }, 'admin account created');
+    const passwordHash = await hashPassword(body.password, deps.kdf);
+    const seq = deps.store.db.transaction(() => {
+      accounts.create({ name: body.name, role: body.role, passwordHash }, deps.clock());
+      return recordAdminAction(deps, req.session!.account, 'account_created', { account: body.name, role: body.role });
+    })();
+    req.log.info({ seq, role: body.role }, 'admin account created');
     return reply.code(201).send({ name: body.name, role: body.role });
   });
 
@@ -59,19 +64,19 @@ export function accountRoutes(app: FastifyInstance, ctx: AdminContext): void {
     if (body.password !== undefined) checkPassword(body.password);
     const now = deps.clock();
     const hash = body.password !== undefined ? await hashPassword(body.password, deps.kdf) : undefined;
-    deps.store.db.transaction(() => {
+    const seq = deps.store.db.transaction(() => {
       if (body.role) accounts.setRole(a.name, body.role, now);
       if (body.disabled !== undefined) accounts.setDisabled(a.name, body.disabled, now);
       if (hash) {
         accounts.setPassword(a.name, hash, now);
         accounts.deleteSessionsOf(a.name);
       }
+      return recordAdminAction(deps, req.session!.account, 'account_changed', {
+        account: a.name, role: body.role, disabled: body.disabled, passwordReset: Boolean(hash),
+      });
     })();
     if (hash) ctx.limiter.unlock(a.name);
-    req.log.info(
-      { operator: req.session!.account, account: a.name, role: body.role, disabled: body.disabled, passwordReset: Boolean(hash) },
-      'admin account changed',
-    );
+    req.log.info({ seq, role: body.role, disabled: body.disabled, passwordReset: Boolean(hash) }, 'admin account changed');
     const after = accounts.get(a.name)!;
     return { name: after.name, role: after.role, disabled: after.disabled };
   });
@@ -81,8 +86,11 @@ export function accountRoutes(app: FastifyInstance, ctx: AdminContext): void {
     const a = accounts.get(name);
     if (!a) throw notFound('account');
     if (a.role === 'admin' && !a.disabled && accounts.activeAdmins() <= 1) throw lastAdmin();
-    accounts.remove(name);
-    req.log.info({ operator: req.session!.account, account: name }, 'admin account removed');
+    const seq = deps.store.db.transaction(() => {
+      accounts.remove(name);
+      return recordAdminAction(deps, req.session!.account, 'account_removed', { account: name });
+    })();
+    req.log.info({ seq }, 'admin account removed');
     return { ok: true };
   });
 }

@@ -9,6 +9,7 @@ import type { AdminContext } from '../server.js';
 import { AdminError, badInput } from '../errors.js';
 import { timesyncdSynced } from '../clock-sync.js';
 import { parse, text } from '../validate.js';
+import { recordAdminAction } from '../audit.js';
 
 const openBody = z.object({ direction: z.enum(['in', 'out']), reason: text(200) });
 const modeBody = z.object({
@@ -61,7 +62,7 @@ export function gateRoutes(app: FastifyInstance, ctx: AdminContext): void {
     const body = parse(openBody, req.body);
     const operator = req.session!.account;
     const ev = gateCall(() => deps.gate.manualOpen(body.direction, body.reason, { operator, source: 'admin' }));
-    req.log.info({ operator, direction: body.direction, seq: ev.seq }, 'manual open from admin page');
+    req.log.info({ seq: ev.seq, direction: body.direction }, 'manual open from admin page');
     return { seq: ev.seq, ts: ev.ts };
   });
 
@@ -86,7 +87,12 @@ export function gateRoutes(app: FastifyInstance, ctx: AdminContext): void {
   app.post('/api/alerts/ack', async (req) => {
     const body = parse(ackBody, req.body);
     const done = ctx.alerts.acknowledge('all' in body ? 'all' : body.seqs);
-    if (done.length) req.log.info({ operator: req.session!.account, seqs: done }, 'alerts acknowledged');
+    if (done.length) {
+      const seq = recordAdminAction(deps, req.session!.account, 'alerts_acknowledged', {
+        count: done.length, first: Math.min(...done), last: Math.max(...done),
+      });
+      req.log.info({ seq, seqs: done }, 'alerts acknowledged');
+    }
     return { acknowledged: done };
   });
 }

@@ -9,15 +9,10 @@ import { z } from 'zod';
 import type { AdminContext } from '../server.js';
 import { REASONS } from '../../controller/reasons.js';
 import { CSV_COLUMNS, csvLine, csvRow, type JournalFilter } from '../../store/journal-search.js';
-import type { JournalEvent } from '../../store/types.js';
+import { EVENT_TYPES, type JournalEvent } from '../../store/types.js';
 import { parse } from '../validate.js';
 import { AdminError } from '../errors.js';
-
-export const EVENT_TYPES = [
-  'access', 'passage', 'manual_open', 'mode_changed', 'door_forced', 'door_held', 'tamper', 'fire_alarm',
-  'reader_status', 'visitor_registered', 'whitelist_applied', 'command_rejected', 'admin_login', 'startup',
-  'shutdown', 'clock_warning', 'purge',
-] as const satisfies readonly JournalEvent['type'][];
+import { recordAdminAction } from '../audit.js';
 
 const when = z
   .string()
@@ -48,6 +43,19 @@ function toFilter(b: z.infer<typeof filterBody>): JournalFilter {
   return f;
 }
 
+/**
+ * The filters of an export, as its admin_action event records them. A person
+ * filter may be a fragment of a name, which the journal never holds: only
+ * that there was one.
+ */
+function filterFields(b: z.infer<typeof filterBody>): Record<string, string | boolean | undefined> {
+  const iso = (ms: number | undefined) => (ms === undefined ? undefined : new Date(ms).toISOString());
+  return {
+    filterFrom: iso(b.from), filterTo: iso(b.to), filterType: b.type, filterReason: b.reason,
+    filterDirection: b.direction, filterPerson: b.person !== undefined,
+  };
+}
+
 /** The worker's failures as API errors: a runaway search is the caller's to narrow. */
 async function searchCall<T>(fn: () => Promise<T>): Promise<T> {
   try {
@@ -76,7 +84,8 @@ export function journalRoutes(app: FastifyInstance, ctx: AdminContext): void {
       yield `\uFEFF${csvLine(CSV_COLUMNS)}\r\n`;
       for await (const ev of events) yield `${csvRow(ev)}\r\n`;
     }
-    req.log.info({ operator: req.session!.account }, 'journal exported');
+    const seq = recordAdminAction(ctx.deps, req.session!.account, 'journal_exported', filterFields(body));
+    req.log.info({ seq }, 'journal exported');
     return reply
       .type('text/csv; charset=utf-8')
       .header('content-disposition', `attachment; filename="journal-${gate}.csv"`)

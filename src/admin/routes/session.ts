@@ -1,8 +1,9 @@
 /**
  * Sign-in, sign-out, "who am I" (with the CSRF token the page must echo) and
  * changing one's own password. Every sign-in and every failure is an
- * `admin_login` journal event `{account, ok, reason?}`; a password never
- * reaches a log, an event or an error.
+ * `admin_login` journal event `{account, ok, reason?}`, a password change an
+ * `admin_action`; log lines name the event's seq, not the account. A password
+ * never reaches a log, an event or an error.
  */
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
@@ -11,6 +12,7 @@ import { AdminError } from '../errors.js';
 import { dummyHash, hashPassword, passwordProblem, verifyPassword } from '../password.js';
 import { clearSessionCookie, setSessionCookie } from '../session.js';
 import { parse } from '../validate.js';
+import { recordAdminAction } from '../audit.js';
 
 const loginBody = z.object({ name: z.string().min(1).max(64), password: z.string().min(1).max(200) });
 const passwordBody = z.object({ current: z.string().min(1).max(200), password: z.string() });
@@ -23,7 +25,7 @@ export function sessionRoutes(app: FastifyInstance, ctx: AdminContext): void {
     // A name that is no account is left out: people type passwords into the name field.
     if (account !== undefined) ev.account = account;
     if (reason) ev.reason = reason;
-    deps.gate.record(ev);
+    return deps.gate.record(ev).seq;
   };
 
   app.post('/api/login', { config: { public: true } }, async (req, reply) => {
@@ -41,15 +43,15 @@ export function sessionRoutes(app: FastifyInstance, ctx: AdminContext): void {
     if (!account || !matches || account.disabled) {
       const locked = limiter.failed(body.name);
       const reason = !account ? 'UNKNOWN_ACCOUNT' : !matches ? 'BAD_PASSWORD' : 'DISABLED';
-      journal(account?.name, false, locked ? `${reason}+LOCKED_OUT` : reason);
-      req.log.warn({ account: account?.name, reason, locked }, 'admin sign-in refused');
+      const seq = journal(account?.name, false, locked ? `${reason}+LOCKED_OUT` : reason);
+      req.log.warn({ seq, reason, locked }, 'admin sign-in refused');
       throw new AdminError('BAD_CREDENTIALS', 401, 'wrong account name or password');
     }
     limiter.succeeded(body.name);
     const { token, csrf } = sessions.create(account.name);
     setSessionCookie(reply, token, req.protocol === 'https');
-    journal(account.name, true);
-    req.log.info({ account: account.name, role: account.role }, 'admin signed in');
+    const seq = journal(account.name, true);
+    req.log.info({ seq, role: account.role }, 'admin signed in');
     return { account: account.name, role: account.role, csrf };
   });
 
@@ -73,12 +75,16 @@ export function sessionRoutes(app: FastifyInstance, ctx: AdminContext): void {
     if (!account || !(await verifyPassword(body.current, account.passwordHash))) {
       throw new AdminError('BAD_CREDENTIALS', 403, 'the current password is wrong');
     }
-    accounts.setPassword(s.account, await hashPassword(body.password, deps.kdf), deps.clock());
-    // Other sessions of this account end; this one stays.
-    accounts.deleteSessionsOf(s.account);
+    const hash = await hashPassword(body.password, deps.kdf);
+    const seq = deps.store.db.transaction(() => {
+      accounts.setPassword(s.account, hash, deps.clock());
+      // Other sessions of this account end; this one stays.
+      accounts.deleteSessionsOf(s.account);
+      return recordAdminAction(deps, s.account, 'password_changed', { account: s.account });
+    })();
     const next = sessions.create(s.account);
     setSessionCookie(reply, next.token, req.protocol === 'https');
-    req.log.info({ account: s.account }, 'admin changed own password');
+    req.log.info({ seq }, 'admin changed own password');
     return { ok: true, csrf: next.csrf };
   });
 }

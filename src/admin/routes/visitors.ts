@@ -88,7 +88,7 @@ export function visitorRoutes(app: FastifyInstance, ctx: AdminContext): void {
       deps.registrations.add(registrationMessage({ ...v, review: 'approved', operator }, credential, undefined, now));
       return deps.gate.record({ type: 'visitor_registered', personId, operator, approved: true }).seq;
     })();
-    req.log.info({ personId, operator }, 'visitor approved after security review');
+    req.log.info({ seq, personId }, 'visitor approved after security review');
     return { personId, review: 'approved', seq };
   });
 

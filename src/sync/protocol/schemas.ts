@@ -6,6 +6,7 @@
  * a newer central can add fields without breaking older gates.
  */
 import { z } from 'zod';
+import { EVENT_TYPES } from '../../store/types.js';
 
 const MAX_ID = 128;
 const id = z.string().min(1).max(MAX_ID);
@@ -149,11 +150,7 @@ export const journalEventSchema = z.looseObject({
   id,
   ts: isoTime,
   gate: id,
-  type: z.enum([
-    'access', 'passage', 'manual_open', 'mode_changed', 'door_forced', 'door_held', 'tamper', 'fire_alarm',
-    'reader_status', 'visitor_registered', 'whitelist_applied', 'command_rejected', 'admin_login', 'startup',
-    'shutdown', 'clock_warning', 'purge',
-  ]),
+  type: z.enum(EVENT_TYPES),
   prevHash: hex64,
   hash: hex64,
 });

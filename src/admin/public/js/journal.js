@@ -4,7 +4,7 @@ import { $, clear, el, fmtTime } from './dom.js';
 import { errorText, reasonText, t, typeText } from './i18n.js';
 
 const TYPES = ['access', 'passage', 'manual_open', 'mode_changed', 'door_forced', 'door_held', 'tamper', 'fire_alarm',
-  'reader_status', 'visitor_registered', 'whitelist_applied', 'command_rejected', 'admin_login', 'startup',
+  'reader_status', 'visitor_registered', 'whitelist_applied', 'command_rejected', 'admin_login', 'admin_action', 'startup',
   'shutdown', 'clock_warning', 'purge'];
 const REASONS = ['GRANTED', 'UNKNOWN_CREDENTIAL', 'NOT_YET_VALID', 'EXPIRED', 'SUSPENDED', 'BLACKLISTED',
   'OUTSIDE_SCHEDULE', 'ANTI_PASSBACK', 'ENTRIES_EXHAUSTED', 'ESCORT_REQUIRED', 'ESCORT_TIMEOUT', 'WRONG_GATE',
@@ -62,7 +62,7 @@ export async function searchJournal(p = 1) {
         el('td', { text: fmtTime(ev.ts) }),
         el('td', { text: typeText(ev.type) }),
         el('td', { text: ev.direction ? t('dir.' + ev.direction) : '' }),
-        el('td', { text: ev.reason ? reasonText(ev.reason) : ev.note ?? '' }),
+        el('td', { text: ev.reason ? reasonText(ev.reason) : ev.action ? t('action.' + ev.action) : ev.note ?? '' }),
         el('td', { text: ev.credential ?? '' }),
         el('td', { class: 'name', text: ev.name ?? ev.personId ?? ev.account ?? '' }),
         el('td', { text: ev.operator ?? '' })),

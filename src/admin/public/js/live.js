@@ -31,6 +31,8 @@ function describe(item) {
     case 'tamper':
     case 'fire_alarm':
       return `${typeText(item.type)}${item.active === false ? ' — ' + t('alert.cleared') : ''}`;
+    case 'admin_action':
+      return `${t('action.' + item.action)}${item.account ? ': ' + item.account : ''} (${item.operator ?? ''})`;
     default:
       return typeText(item.type);
   }
