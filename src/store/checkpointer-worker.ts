@@ -13,7 +13,7 @@ export const CHECKPOINT_WORKER_SOURCE = String.raw`
 const { parentPort, workerData } = require('node:worker_threads');
 // Below the gate's thread (src/worker-priority.ts; nice is per thread on Linux).
 try { require('node:os').setPriority(workerData.nice); } catch {}
-const { closeSync, openSync, readSync, statSync } = require('node:fs');
+const { closeSync, fstatSync, openSync, readSync, statSync } = require('node:fs');
 const { endianness } = require('node:os');
 const Database = require(workerData.sqlite);
 
@@ -42,22 +42,44 @@ function walBytes() {
  * writer wraps it (db.ts, WAL_SIZE_LIMIT_BYTES), mxFrame starts again at 0.
  */
 const shmHeader = Buffer.alloc(40);
-/** { used, mark }: bytes of the WAL in use, and mxFrame + salt-1 (which changes at every wrap); null without a -shm file. */
-function walState() {
-  let fd;
+/**
+ * The -shm descriptor, opened once and closed only when the file is gone or
+ * replaced: closing a descriptor of it would drop every POSIX lock this
+ * process holds on the file, SQLite's included (checkpointer.ts, shmFd).
+ * Nor at stop: the gate's connection is still open then. One descriptor per
+ * worker's life is left to the process's exit.
+ */
+let shm = null;
+function shmFd() {
+  const path = workerData.path + '-shm';
+  let st = null;
+  try { st = statSync(path); } catch {}
+  if (shm && st && shm.dev === st.dev && shm.ino === st.ino) return shm.fd;
+  if (shm) { const old = shm.fd; shm = null; closeSync(old); }
+  if (!st) return null;
   try {
-    fd = openSync(workerData.path + '-shm', 'r');
-    if (readSync(fd, shmHeader, 0, 40, 0) < 40) return null;
-    const le = endianness() === 'LE';
-    const sz = le ? shmHeader.readUInt16LE(14) : shmHeader.readUInt16BE(14);
-    const mxFrame = le ? shmHeader.readUInt32LE(16) : shmHeader.readUInt32BE(16);
-    const salt1 = le ? shmHeader.readUInt32LE(32) : shmHeader.readUInt32BE(32);
-    return { used: 32 + mxFrame * ((sz === 1 ? 65536 : sz) + 24), mark: mxFrame + ':' + salt1 };
+    const fd = openSync(path, 'r');
+    const f = fstatSync(fd);
+    shm = { fd, dev: f.dev, ino: f.ino };
+    return fd;
   } catch {
     return null;
-  } finally {
-    if (fd !== undefined) closeSync(fd);
   }
+}
+/** { used, mark }: bytes of the WAL in use, and mxFrame + salt-1 (which changes at every wrap); null without a -shm file. */
+function walState() {
+  const fd = shmFd();
+  if (fd === null) return null;
+  try {
+    if (readSync(fd, shmHeader, 0, 40, 0) < 40) return null;
+  } catch {
+    return null;
+  }
+  const le = endianness() === 'LE';
+  const sz = le ? shmHeader.readUInt16LE(14) : shmHeader.readUInt16BE(14);
+  const mxFrame = le ? shmHeader.readUInt32LE(16) : shmHeader.readUInt32BE(16);
+  const salt1 = le ? shmHeader.readUInt32LE(32) : shmHeader.readUInt32BE(32);
+  return { used: 32 + mxFrame * ((sz === 1 ? 65536 : sz) + 24), mark: mxFrame + ':' + salt1 };
 }
 function walUsedBytes() {
   const st = walState();

@@ -8,7 +8,7 @@
  * cut back, db.ts), otherwise by the gate's next commit, which never cuts.
  * Without this component the WAL would grow without bound.
  */
-import { closeSync, openSync, readSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { endianness } from 'node:os';
 import { Worker } from 'node:worker_threads';
@@ -49,29 +49,66 @@ export interface WalCheckpointerOptions {
 }
 
 /**
+ * Descriptors of -shm files, opened once and kept. Closing any descriptor of
+ * a file drops every POSIX lock the process holds on it (fcntl semantics,
+ * sqlite.org/howtocorrupt.html §2.2), and SQLite's locks on the -shm are
+ * POSIX locks. A header read that opened and closed the file released the
+ * gate connection's lock on the DMS byte; the next process to open the
+ * database (gatectl, a backup) then took the -shm for unused and truncated it
+ * under the gate's mapping: the gate died of SIGBUS. So a descriptor is
+ * closed only once its file is gone or replaced, when no connection of this
+ * process can hold locks on it any more. The worker keeps its own the same
+ * way (checkpointer-worker.ts).
+ */
+const shmFds = new Map<string, { fd: number; dev: number; ino: number }>();
+
+function shmFd(dbPath: string): number | undefined {
+  const path = `${dbPath}-shm`;
+  const held = shmFds.get(path);
+  let st: { dev: number; ino: number } | undefined;
+  try {
+    st = statSync(path);
+  } catch {
+    st = undefined;
+  }
+  if (held && st && held.dev === st.dev && held.ino === st.ino) return held.fd;
+  if (held) {
+    shmFds.delete(path);
+    closeSync(held.fd); // that file is gone: nothing of ours holds a lock on it
+  }
+  if (!st) return undefined;
+  try {
+    const fd = openSync(path, 'r');
+    const f = fstatSync(fd);
+    shmFds.set(path, { fd, dev: f.dev, ino: f.ino });
+    return fd;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
  * The wal-index header in the -shm file (sqlite.org/walformat.html), native
  * byte order: szPage u16 at byte 14 and mxFrame u32 at byte 16 of the first
  * 48-byte header copy; nBackfill u32 at byte 96, after the two copies.
  * undefined without a readable -shm file. The worker reads the first two the
  * same way (checkpointer-worker.ts).
  */
+const header = Buffer.alloc(100);
 function readWalIndex(dbPath: string): { szPage: number; mxFrame: number; nBackfill: number } | undefined {
-  let fd: number | undefined;
+  const fd = shmFd(dbPath);
+  if (fd === undefined) return undefined;
   try {
-    fd = openSync(`${dbPath}-shm`, 'r');
-    const h = Buffer.alloc(100);
-    if (readSync(fd, h, 0, 100, 0) < 100) return undefined;
-    const le = endianness() === 'LE';
-    return {
-      szPage: le ? h.readUInt16LE(14) : h.readUInt16BE(14),
-      mxFrame: le ? h.readUInt32LE(16) : h.readUInt32BE(16),
-      nBackfill: le ? h.readUInt32LE(96) : h.readUInt32BE(96),
-    };
+    if (readSync(fd, header, 0, 100, 0) < 100) return undefined;
   } catch {
     return undefined;
-  } finally {
-    if (fd !== undefined) closeSync(fd);
   }
+  const le = endianness() === 'LE';
+  return {
+    szPage: le ? header.readUInt16LE(14) : header.readUInt16BE(14),
+    mxFrame: le ? header.readUInt32LE(16) : header.readUInt32BE(16),
+    nBackfill: le ? header.readUInt32LE(96) : header.readUInt32BE(96),
+  };
 }
 
 type WalIndex = NonNullable<ReturnType<typeof readWalIndex>>;

@@ -14,7 +14,7 @@ it('loses nothing when the broker dies mid-burst', async () => {
   await sleep(2_000); // taps go on being decided and journaled with no broker
   await world.broker.restart();
   await burst;
-  const n = await expectDrained(world.gate, world.central, 90_000);
+  const n = await expectDrained(world.gate, world.central, 90_000, world.broker);
   expect(n).toBeGreaterThanOrEqual(400);
   verifyCollectorFile(world.central.dbPath);
 }, 150_000);

@@ -14,7 +14,7 @@ it('loses nothing while the collector is away', async () => {
   await world.gate.burst(300);
   await sleep(8_000); // several ack timeouts: the gate resends into the void and keeps everything
   await world.central.start();
-  const n = await expectDrained(world.gate, world.central, 90_000);
+  const n = await expectDrained(world.gate, world.central, 90_000, world.broker);
   expect(n).toBeGreaterThanOrEqual(350);
   expect(pendingOf(world.central.store!, 'g3')).toBe(0);
   verifyCollectorFile(world.central.dbPath);

@@ -17,7 +17,7 @@ it('loses nothing when the gate is SIGKILLed mid-burst', async () => {
   expect(committed).toBeGreaterThan(0);
   await world.gate.start();
   await world.gate.burst(100);
-  const n = await expectDrained(world.gate, world.central, 90_000);
+  const n = await expectDrained(world.gate, world.central, 90_000, world.broker);
   expect(n).toBeGreaterThan(committed);
   verifyCollectorFile(world.central.dbPath);
 }, 150_000);

@@ -5,7 +5,7 @@
  * daemon's stdin: each unknown card is one denied `access` event.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
@@ -76,7 +76,7 @@ export class GateProcess {
         readers: [{ id: 'entry', type: 'sim', direction: 'in', repeatMs: 0 }],
         gpio: { backend: 'sim', relays: { entry: { line: 17 } }, inputs: { passage: { line: 22 } } },
         access: { duplicateTapMs: 0 },
-        log: { level: 'info' },
+        log: { level: process.env.CHAOS_DEBUG ? 'debug' : 'info' },
       }),
     );
   }
@@ -87,8 +87,16 @@ export class GateProcess {
 
   async start(): Promise<void> {
     this.out = '';
-    const c = spawn(process.execPath, [DAEMON, '--config', this.configPath, '--data-dir', this.opts.dir], { stdio: ['pipe', 'pipe', 'pipe'], cwd: this.opts.dir });
+    const env = process.env.CHAOS_DEBUG ? { ...process.env, DEBUG: 'mqttjs*' } : process.env;
+    const c = spawn(process.execPath, [DAEMON, '--config', this.configPath, '--data-dir', this.opts.dir], { stdio: ['pipe', 'pipe', 'pipe'], cwd: this.opts.dir, env });
     this.child = c;
+    if (process.env.CHAOS_DEBUG) {
+      const f = `/tmp/chaos-${this.opts.gate}-${Date.now()}-${process.pid}.log`;
+      const { createWriteStream } = await import('node:fs');
+      const w = createWriteStream(f);
+      c.stdout!.pipe(w);
+      c.stderr!.pipe(w);
+    }
     c.stdout!.on('data', (d: Buffer) => (this.out = (this.out + d.toString()).slice(-200_000)));
     c.stderr!.on('data', (d: Buffer) => (this.out = (this.out + d.toString()).slice(-200_000)));
     c.stdin!.on('error', () => {}); // EPIPE after a kill
@@ -123,6 +131,31 @@ export class GateProcess {
 
   log(): string {
     return this.out.slice(-6_000);
+  }
+
+  /** For a failure's diagnosis: alive (with what each thread is doing, on Linux), or how it ended. */
+  processState(): string {
+    const c = this.child;
+    if (!c) return 'not started';
+    if (c.exitCode !== null || c.signalCode !== null) return `exited (code ${c.exitCode}, signal ${c.signalCode})`;
+    const threads: string[] = [];
+    try {
+      for (const t of readdirSync(`/proc/${c.pid}/task`)) {
+        const at = (f: string) => {
+          try {
+            return readFileSync(`/proc/${c.pid}/task/${t}/${f}`, 'utf8').trim();
+          } catch {
+            return '?';
+          }
+        };
+        const stat = at('stat');
+        const state = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+        threads.push(`${t} ${at('comm')} state=${state[0]} utime=${state[11]} wchan=${at('wchan')} syscall=${at('syscall').split(' ')[0]}`);
+      }
+    } catch {
+      // not Linux, or gone meanwhile
+    }
+    return `running (pid ${c.pid})${threads.length ? `\n  ${threads.join('\n  ')}` : ''}`;
   }
 
   /** The gate's own journal (read-only, the daemon may be running): seq → hash. */
@@ -186,7 +219,7 @@ export function pendingOf(store: CentralStore, gate: string): number | undefined
  * gate says its outbox is empty, then check: each event once, same hash as
  * the gate's, seq 1..N with no gap, chain verified.
  */
-export async function expectDrained(gate: GateProcess, central: CollectorProcess, timeoutMs: number): Promise<number> {
+export async function expectDrained(gate: GateProcess, central: CollectorProcess, timeoutMs: number, broker?: Mosquitto): Promise<number> {
   const id = gate.opts.gate;
   await waitFor(
     'the collector to hold every event and the gate outbox to drain',
@@ -195,7 +228,7 @@ export async function expectDrained(gate: GateProcess, central: CollectorProcess
       return !!st && st.contiguousSeq === gate.lastSeq() && pendingOf(central.store!, id) === 0;
     },
     timeoutMs,
-    () => `central: ${JSON.stringify(central.store!.state(id))} pending=${pendingOf(central.store!, id)} gate lastSeq=${gate.lastSeq()}\n--- gate log\n${gate.log()}\n--- collector log\n${central.log()}`,
+    () => `central: ${JSON.stringify(central.store!.state(id))} pending=${pendingOf(central.store!, id)} gate lastSeq=${gate.lastSeq()} gate process ${gate.processState()}\n--- gate log\n${gate.log()}\n--- collector log\n${central.log()}${broker ? `\n--- broker log\n${broker.log().slice(-3_000)}` : ''}`,
   );
   const journal = gate.journal();
   const n = journal.size;

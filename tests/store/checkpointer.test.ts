@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -217,5 +217,55 @@ describe('WalCheckpointer', () => {
     const c = new WalCheckpointer({ path: join(dir, 'missing.db'), log: silentLogger() });
     await expect(c.start()).rejects.toMatchObject({ code: 'CHECKPOINTER_FAILED' });
     expect(existsSync(join(dir, 'missing.db'))).toBe(false);
+  });
+});
+
+/**
+ * This process's POSIX locks on a file, from /proc/locks ("1: POSIX ADVISORY
+ * READ <pid> <maj>:<min>:<inode> <start> <end>").
+ */
+function locksOn(file: string): string[] {
+  const ino = statSync(file).ino;
+  return readFileSync('/proc/locks', 'utf8')
+    .split('\n')
+    .filter((l) => {
+      const f = l.trim().split(/\s+/);
+      return f[1] === 'POSIX' && Number(f[4]) === process.pid && f[5]?.split(':')[2] === String(ino);
+    })
+    .map((l) => l.trim().split(/\s+/).slice(3).join(' '));
+}
+
+describe.runIf(existsSync('/proc/locks'))('reading the WAL index keeps SQLite\'s locks on the -shm', () => {
+  // Closing any descriptor of a file drops every POSIX lock the process holds
+  // on it. The gate's connection holds a read lock on the -shm's DMS byte
+  // (128) while it uses the file; without it, the next process to open the
+  // database (gatectl, a backup) truncates the -shm under the gate's mapping:
+  // the gate died of SIGBUS in the broker-restart chaos test.
+  const dms = (locks: string[]) => locks.filter((l) => / 128 128$/.test(l));
+
+  it('walUsedBytes and walCopied leave the connection\'s DMS lock in place', () => {
+    const { path, store } = setup();
+    activity(store, 10);
+    const shm = `${path}-shm`;
+    expect(dms(locksOn(shm))).toHaveLength(1);
+    for (let i = 0; i < 3; i++) {
+      walUsedBytes(path);
+      walCopied(path);
+    }
+    expect(dms(locksOn(shm))).toHaveLength(1);
+  });
+
+  it('the checkpointer worker\'s reads leave it in place too', async () => {
+    const { path, store } = setup();
+    const results: CheckpointResult[] = [];
+    const c = new WalCheckpointer({ path, intervalMs: 20, quietMs: 10, log: silentLogger(), onCheckpoint: (r) => results.push(r) });
+    checkpointers.push(c);
+    await c.start();
+    for (let round = 0; round < 3; round++) {
+      activity(store, 10);
+      const n = results.length;
+      await until(() => results.length > n, 5_000);
+    }
+    expect(dms(locksOn(`${path}-shm`))).toHaveLength(1);
   });
 });
