@@ -50,7 +50,7 @@ export interface AdminContext {
   publicDir: string;
 }
 
-export type Searcher = Pick<JournalSearchWorker, 'search' | 'iterate' | 'close'>;
+export type Searcher = Pick<JournalSearchWorker, 'search' | 'iterate' | 'inside' | 'close'>;
 
 function makeSearcher(deps: AdminDeps, inThread: JournalSearch): Searcher {
   const db = deps.store.db;
@@ -60,6 +60,7 @@ function makeSearcher(deps: AdminDeps, inThread: JournalSearch): Searcher {
     iterate: async function* (f, max) {
       yield* inThread.iterate(f, max);
     },
+    inside: async () => deps.store.access.inside(),
     close: async () => {},
   };
 }

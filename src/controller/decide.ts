@@ -125,7 +125,7 @@ export function escortTimeout(personId?: string): Decision {
 }
 
 export interface PendingEscort {
-  personId: string;
+  personId: string | undefined;
   key: string;
   atMs: number;
   readerId: string;

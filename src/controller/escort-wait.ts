@@ -9,7 +9,8 @@ import type { PersonKind } from '../store/types.js';
 import { resolveEscort } from './decide.js';
 
 export interface WaitingVisitor {
-  personId: string;
+  /** The listed person; none for a credential with no whitelist record (a QR pass). */
+  personId: string | undefined;
   key: string;
   /** Masked credential, as journaled. */
   display: string;

@@ -87,7 +87,7 @@ export class Gate extends EventEmitter<GateEventMap> implements GateControl {
     });
     this.indicator = new Indicator({ green: gpio.outputs.green, red: gpio.outputs.red, buzzer: gpio.outputs.buzzer });
     this.escort = new EscortWait(options.access.escortWindowMs, (v) =>
-      this.commitAccess(v.readerId, v.direction, v.display, v.personId, escortTimeout(v.personId), deps.clock()),
+      this.commitAccess(v.readerId, v.direction, v.display, v.key, escortTimeout(v.personId), deps.clock()),
     );
     for (const r of deps.readers) {
       this.readerState.set(r.id, { id: r.id, type: r.type, direction: r.direction, connected: r.connected });
@@ -150,7 +150,6 @@ export class Gate extends EventEmitter<GateEventMap> implements GateControl {
 
     const record = store.whitelist.lookup(cred.key);
     const schedule = record?.scheduleId ? store.whitelist.schedule(record.scheduleId) : undefined;
-    const presenceId = record?.personId ?? cred.key;
     const last = this.lastTap.get(cred.key);
     const decision = decide(cred, {
       nowMs: atMs,
@@ -161,7 +160,7 @@ export class Gate extends EventEmitter<GateEventMap> implements GateControl {
       readerId,
       record,
       schedule,
-      lastDirection: record ? record.lastDirection : store.access.lastDirection(presenceId),
+      lastDirection: record ? record.lastDirection : store.access.unlistedDirection(cred.key),
       antiPassback: options.access.antiPassback,
       lastTapMs: last && last.readerId === readerId ? last.atMs : undefined,
       duplicateTapMs: options.access.duplicateTapMs,
@@ -175,17 +174,18 @@ export class Gate extends EventEmitter<GateEventMap> implements GateControl {
     const visitor = decision.granted && record ? this.escort.escortedBy({ kind: record.kind, readerId, nowMs: atMs }) : undefined;
     let passages = 1;
     if (visitor && record) {
-      this.commitAccess(readerId, visitor.direction, visitor.display, visitor.personId, {
-        granted: true,
-        reason: 'GRANTED',
-        alert: false,
-        personId: visitor.personId,
-      }, atMs, { key: visitor.key, escortedBy: record.personId, skipRelay: true });
+      const escorted: Decision = { granted: true, reason: 'GRANTED', alert: false };
+      if (visitor.personId !== undefined) escorted.personId = visitor.personId;
+      this.commitAccess(readerId, visitor.direction, visitor.display, visitor.key, escorted, atMs, {
+        key: visitor.key,
+        escortedBy: record.personId,
+        skipRelay: true,
+      });
       passages = 2;
     }
     // Entries are counted only where a limit can apply: one less page written per tap otherwise.
     const counted = record?.maxEntries !== undefined || cred.kind === 'pass';
-    return this.commitAccess(readerId, direction, cred.display, presenceId, decision, atMs, {
+    return this.commitAccess(readerId, direction, cred.display, cred.key, decision, atMs, {
       key: counted ? cred.key : undefined,
       passages,
     });
@@ -198,21 +198,22 @@ export class Gate extends EventEmitter<GateEventMap> implements GateControl {
     decision: Decision,
     atMs: number,
   ): Outcome {
-    const personId = decision.personId ?? cred.key;
-    const outcome = this.commitAccess(readerId, direction, cred.display, personId, decision, atMs);
-    this.escort.start({ personId, key: cred.key, display: cred.display, readerId, direction, atMs });
+    const outcome = this.commitAccess(readerId, direction, cred.display, cred.key, decision, atMs);
+    this.escort.start({ personId: decision.personId, key: cred.key, display: cred.display, readerId, direction, atMs });
     return outcome;
   }
 
   /**
    * Commit the access event (journal + entry count + presence in one
    * transaction), THEN move the relay and the indicator, then tell listeners.
+   * A listed person's presence is their granted event itself (store/access.ts);
+   * a grant with no person id keeps its credential key's presence row.
    */
   private commitAccess(
     readerId: string,
     direction: Direction,
     display: string,
-    presenceId: string | undefined,
+    key: string | undefined,
     decision: Decision,
     atMs: number,
     opts: { key?: string; passages?: number; escortedBy?: string; skipRelay?: boolean } = {},
@@ -231,7 +232,7 @@ export class Gate extends EventEmitter<GateEventMap> implements GateControl {
       event,
       nowMs: atMs,
       countEntryFor: decision.granted && direction === 'in' && opts.key ? opts.key : undefined,
-      presence: decision.granted && presenceId ? { personId: presenceId, direction } : undefined,
+      unlisted: decision.granted && decision.personId === undefined && key ? { key, direction } : undefined,
     });
     if (decision.granted && !opts.skipRelay) {
       this.turnstile.unlock(direction, { grantRef: committed.id, passages: opts.passages ?? 1 });

@@ -1,3 +1,5 @@
+import { GRANTING_REASONS } from '../store/types.js';
+
 /** Stable decision reason codes (DESIGN.md): in events, on MQTT and on the admin page. */
 export const REASONS = [
   'GRANTED', 'UNKNOWN_CREDENTIAL', 'NOT_YET_VALID', 'EXPIRED', 'SUSPENDED', 'BLACKLISTED',
@@ -7,6 +9,9 @@ export const REASONS = [
 ] as const;
 
 export type Reason = (typeof REASONS)[number];
+
+// The store reads presence from the journal by these reasons: each must be one of ours.
+GRANTING_REASONS satisfies readonly Reason[];
 
 export type GateMode = 'normal' | 'lockdown' | 'emergency';
 export const GATE_MODES: readonly GateMode[] = ['normal', 'lockdown', 'emergency'];

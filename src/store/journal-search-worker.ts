@@ -1,5 +1,5 @@
 /**
- * Journal searches off the gate's thread. A search over a long journal may
+ * Journal searches (and the muster list) off the gate's thread. A search over a long journal may
  * scan it whole (measured here: 1.2-2.7 s for 1M events on x64, more on a
  * Pi); on the main connection that would hold every tap behind it. This
  * runs the statements JournalSearch builds (journal-search.ts: fixed SQL,
@@ -14,6 +14,7 @@ import {
   type JournalFilter, type JournalPage, type Query,
 } from './journal-search.js';
 import type { JournalEvent } from './types.js';
+import { INSIDE_SQL } from './access.js';
 
 /** Plain CommonJS run with `eval: true`, so it works from dist/ and from the .ts sources under vitest. */
 const WORKER_SOURCE = String.raw`
@@ -80,6 +81,11 @@ export class JournalSearchWorker {
       after = rows[rows.length - 1]!.seq!;
       left -= rows.length;
     }
+  }
+
+  /** Who is inside now (AccessLog.inside, off the gate's thread). */
+  async inside(): Promise<Array<{ personId: string; since: number }>> {
+    return (await this.run({ sql: INSIDE_SQL, params: {} }, 'all')) as Array<{ personId: string; since: number }>;
   }
 
   async close(): Promise<void> {

@@ -72,6 +72,23 @@ export const EVENT_TYPES = [
 
 export type EventType = (typeof EVENT_TYPES)[number];
 
+/**
+ * The decision reasons of a granted access (controller/reasons.ts checks
+ * they are reasons). A listed person's presence is the direction of their
+ * last `access` event with one of these: see presenceSql.
+ */
+export const GRANTING_REASONS = ['GRANTED', 'EMERGENCY_OPEN'] as const;
+
+/**
+ * SQL for the direction of person `personExpr`'s last granted access, read
+ * from the covering journal_person index (schema/core.ts, core-004) walked
+ * backwards: no journal row is visited.
+ */
+export function presenceSql(personExpr: string): string {
+  const reasons = GRANTING_REASONS.map((r) => `'${r}'`).join(', ');
+  return `(SELECT j.direction FROM journal j WHERE j.person_id = ${personExpr} AND j.type = 'access' AND j.reason IN (${reasons}) ORDER BY j.seq DESC LIMIT 1)`;
+}
+
 /** Fields a caller gives Journal.append: the type and its own fields (no seq/id/ts/gate/hashes). */
 export interface NewEvent {
   type: EventType;

@@ -1,13 +1,14 @@
 /**
  * The whitelist cached from central (plus visitors registered on site). The
  * hot path reads it with ONE indexed point query per credential; it is never
- * copied whole into JS memory. Usage counters and presence live in their own
- * tables (AccessLog) so replacing the whitelist never resets them.
+ * copied whole into JS memory. Usage counters live in their own table and
+ * presence is read from the journal (AccessLog), so replacing the whitelist
+ * never resets them.
  */
 import type Database from 'better-sqlite3';
 import { StoreError } from './db.js';
 import { Settings } from './settings.js';
-import type { AccessRecord, Credential, Origin, Person, Schedule } from './types.js';
+import { presenceSql, type AccessRecord, type Credential, type Origin, type Person, type Schedule } from './types.js';
 
 export interface WhitelistData {
   people?: Person[];
@@ -80,10 +81,9 @@ export class WhitelistStore {
              CASE WHEN c.max_entries IS NOT NULL OR substr(c.key, 1, 5) = 'pass:'
                   THEN coalesce((SELECT u.entries_used FROM credential_usage u WHERE u.key = c.key), 0)
                   ELSE 0 END AS entriesUsed,
-             c.schedule_id AS scheduleId, p.origin AS origin, pr.direction AS lastDirection
+             c.schedule_id AS scheduleId, p.origin AS origin, ${presenceSql('c.person_id')} AS lastDirection
       FROM credentials c
       JOIN people p ON p.id = c.person_id
-      LEFT JOIN presence pr ON pr.person_id = c.person_id
       WHERE c.key = ?`);
     this.sSchedule = db.prepare('SELECT windows, holidays FROM schedules WHERE id = ?');
     this.sPerson = db.prepare('SELECT id, kind, name, host_id, escort, photo, origin FROM people WHERE id = ?');

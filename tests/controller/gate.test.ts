@@ -172,6 +172,26 @@ describe('Gate orchestrator', () => {
     expect(last(h)).toMatchObject({ reason: 'BAD_SIGNATURE', granted: false });
   });
 
+  it('an unlisted QR pass keeps its own presence: escorted in, then anti-passback and exit by its key', () => {
+    const s = Math.floor(h.now.ms / 1000);
+    const token = signPass({ pid: 'v-88', site: 's1', nbf: s - 60, exp: s + 3600, escort: true }, h.ownKey);
+    h.readers.entry.tap({ kind: 'pass', token }, h.now.ms);
+    expect(last(h)).toMatchObject({ reason: 'ESCORT_REQUIRED', granted: false, credential: 'pass:v-88' });
+    h.now.ms += 5_000;
+    clock.tick(5_000);
+    h.readers.entry.tap({ kind: 'card', uid: '04A1B2C3' }, h.now.ms);
+    const [visitor] = events(h).slice(-2);
+    expect(visitor).toMatchObject({ credential: 'pass:v-88', granted: true, reason: 'GRANTED', escortedBy: 'p-staff' });
+    expect(visitor).not.toHaveProperty('personId'); // a pass has no whitelist record: no person id, as for its other events
+    expect(h.store.access.inside().map((p) => p.personId)).toEqual(['p-staff', 'pass:v-88']);
+    h.now.ms += 60_000;
+    h.readers.entry.tap({ kind: 'pass', token }, h.now.ms);
+    expect(last(h)).toMatchObject({ reason: 'ANTI_PASSBACK', granted: false });
+    h.readers.exit.tap({ kind: 'pass', token }, h.now.ms + 1);
+    expect(last(h)).toMatchObject({ reason: 'GRANTED', direction: 'out' });
+    expect(h.store.access.inside().map((p) => p.personId)).toEqual(['p-staff']);
+  });
+
   it('never writes a person name into the journal', () => {
     for (const uid of ['04A1B2C3', '11223344', 'DEADBEEF', '55667788']) {
       h.now.ms += 10_000;

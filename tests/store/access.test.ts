@@ -4,6 +4,7 @@ import { AccessLog } from '../../src/store/access.js';
 import { openDatabase } from '../../src/store/db.js';
 import { Journal, verifyChain } from '../../src/store/journal.js';
 import { WhitelistStore } from '../../src/store/whitelist.js';
+import { presenceSql } from '../../src/store/types.js';
 
 let db: Database.Database;
 let journal: Journal;
@@ -24,18 +25,49 @@ afterEach(() => db.close());
 
 describe('AccessLog.record', () => {
   it('commits the event, counts the entry and moves the person, and returns the committed event', () => {
-    const ev = access.record({ event: grant, nowMs: NOW, countEntryFor: KEY, presence: { personId: 'p1', direction: 'in' } });
+    const ev = access.record({ event: grant, nowMs: NOW, countEntryFor: KEY });
     expect(ev).toMatchObject({ seq: 1, type: 'access', personId: 'p1', granted: true, reason: 'GRANTED', gate: 'g1' });
     expect(journal.get(1)).toEqual(ev);
     expect(wl.lookup(KEY)!.entriesUsed).toBe(1);
     expect(access.lastDirection('p1')).toBe('in');
+    expect(wl.lookup(KEY)!.lastDirection).toBe('in');
     expect(access.inside()).toEqual([{ personId: 'p1', since: NOW }]);
 
-    access.record({ event: { ...grant, direction: 'out' }, nowMs: NOW + 60_000, presence: { personId: 'p1', direction: 'out' } });
+    access.record({ event: { ...grant, direction: 'out' }, nowMs: NOW + 60_000 });
     expect(access.lastDirection('p1')).toBe('out');
+    expect(wl.lookup(KEY)!.lastDirection).toBe('out');
     expect(access.inside()).toEqual([]);
     expect(wl.lookup(KEY)!.entriesUsed).toBe(1); // no countEntryFor: a denial or an exit counts nothing
     expect(verifyChain(db)).toMatchObject({ ok: true, checked: 2 });
+  });
+
+  it("a listed person's presence is their last granted access: denials, passages and other events do not move it", () => {
+    access.record({ event: grant, nowMs: NOW });
+    access.record({ event: { ...grant, direction: 'out', granted: false, reason: 'ANTI_PASSBACK' }, nowMs: NOW + 1 });
+    access.record({ event: { ...grant, direction: 'out', granted: false, reason: 'DUPLICATE_TAP' }, nowMs: NOW + 2 });
+    journal.append({ type: 'passage', direction: 'out', passed: true }, NOW + 3);
+    journal.append({ type: 'admin_action', action: 'account_created', operator: 'admin', personId: 'p1', direction: 'out', reason: 'GRANTED' }, NOW + 4);
+    expect(access.lastDirection('p1')).toBe('in');
+    expect(wl.lookup(KEY)!.lastDirection).toBe('in');
+    expect(access.inside()).toEqual([{ personId: 'p1', since: NOW }]);
+    // An emergency opening moves the person too.
+    access.record({ event: { ...grant, direction: 'out', reason: 'EMERGENCY_OPEN' }, nowMs: NOW + 5 });
+    expect(access.lastDirection('p1')).toBe('out');
+    expect(access.inside()).toEqual([]);
+    // No history: no direction (anti-passback lets the first tap through).
+    expect(access.lastDirection('p2')).toBeUndefined();
+  });
+
+  it('keeps the presence of a credential with no whitelist record by its key, apart from listed people', () => {
+    const pass = { type: 'access' as const, reader: 'entry', direction: 'in', credential: 'pass:****', granted: true, reason: 'GRANTED' };
+    access.record({ event: grant, nowMs: NOW });
+    access.record({ event: pass, nowMs: NOW + 10, unlisted: { key: 'pass:abc', direction: 'in' } });
+    expect(access.unlistedDirection('pass:abc')).toBe('in');
+    expect(access.lastDirection('pass:abc')).toBeUndefined(); // its events carry no person id
+    expect(access.inside()).toEqual([{ personId: 'p1', since: NOW }, { personId: 'pass:abc', since: NOW + 10 }]);
+    access.record({ event: { ...pass, direction: 'out' }, nowMs: NOW + 20, unlisted: { key: 'pass:abc', direction: 'out' } });
+    expect(access.unlistedDirection('pass:abc')).toBe('out');
+    expect(access.inside()).toEqual([{ personId: 'p1', since: NOW }]);
   });
 
   it('counts entries of keys that are not in the whitelist (offline QR passes)', () => {
@@ -46,31 +78,41 @@ describe('AccessLog.record', () => {
   });
 
   it('when the journal insert fails, the entry count and presence are unchanged', () => {
-    access.record({ event: grant, nowMs: NOW, countEntryFor: KEY, presence: { personId: 'p1', direction: 'in' } });
+    access.record({ event: grant, nowMs: NOW, countEntryFor: KEY, unlisted: { key: 'pass:abc', direction: 'in' } });
     // A disk-full or a constraint would fail the INSERT the same way.
     db.exec(`CREATE TRIGGER fail_journal BEFORE INSERT ON journal BEGIN SELECT RAISE(ABORT, 'journal insert failed'); END`);
-    expect(() => access.record({ event: { ...grant, direction: 'out' }, nowMs: NOW + 1, countEntryFor: KEY, presence: { personId: 'p1', direction: 'out' } }))
+    expect(() => access.record({ event: { ...grant, direction: 'out' }, nowMs: NOW + 1, countEntryFor: KEY, unlisted: { key: 'pass:abc', direction: 'out' } }))
       .toThrow('journal insert failed');
     expect(wl.lookup(KEY)!.entriesUsed).toBe(1);
     expect(access.lastDirection('p1')).toBe('in');
+    expect(access.unlistedDirection('pass:abc')).toBe('in');
     expect(journal.lastSeq()).toBe(1);
     expect(db.inTransaction).toBe(false);
   });
 
   it('when the presence write fails after the journal insert, the event is not committed either', () => {
     db.exec(`CREATE TRIGGER fail_presence BEFORE INSERT ON presence BEGIN SELECT RAISE(ABORT, 'presence failed'); END`);
-    expect(() => access.record({ event: grant, nowMs: NOW, countEntryFor: KEY, presence: { personId: 'p1', direction: 'in' } }))
+    expect(() => access.record({ event: grant, nowMs: NOW, countEntryFor: KEY, unlisted: { key: 'pass:abc', direction: 'in' } }))
       .toThrow('presence failed');
     expect(journal.lastSeq()).toBe(0);
     expect(wl.lookup(KEY)!.entriesUsed).toBe(0);
+    expect(access.lastDirection('p1')).toBeUndefined();
     db.exec('DROP TRIGGER fail_presence');
     // The seq that failed is not burnt: the next commit is still 1.
-    expect(access.record({ event: grant, nowMs: NOW, presence: { personId: 'p1', direction: 'in' } }).seq).toBe(1);
+    expect(access.record({ event: grant, nowMs: NOW, unlisted: { key: 'pass:abc', direction: 'in' } }).seq).toBe(1);
   });
 
-  it('forgetPerson drops presence (purge-person)', () => {
-    access.record({ event: grant, nowMs: NOW, presence: { personId: 'p1', direction: 'in' } });
-    access.forgetPerson('p1');
-    expect(access.lastDirection('p1')).toBeUndefined();
+  it('reads presence from the journal index alone, and a tap writes no presence row for a listed person', () => {
+    // The statements the store prepared, as SQLite plans them.
+    const stmt = (name: 'sLastDirection' | 'sInside') => (access as unknown as Record<string, Database.Statement>)[name]!;
+    const plan = (st: Database.Statement, ...params: unknown[]) =>
+      (db.prepare(`EXPLAIN QUERY PLAN ${st.source}`).all(...params) as Array<{ detail: string }>).map((r) => r.detail).join('\n');
+    expect(stmt('sLastDirection').source).toContain(presenceSql('?'));
+    expect(plan(stmt('sLastDirection'), 'p1')).toMatch(/SEARCH j USING COVERING INDEX journal_person \(person_id=\?\)/);
+    const inside = plan(stmt('sInside'));
+    expect(inside).toMatch(/(SCAN|SEARCH) journal USING COVERING INDEX journal_person/); // one index-only walk
+    expect(inside).toMatch(/SEARCH j USING INTEGER PRIMARY KEY \(rowid=\?\)/); // rows read for the time only
+    access.record({ event: grant, nowMs: NOW });
+    expect(db.prepare('SELECT count(*) FROM presence').pluck().get()).toBe(0);
   });
 });

@@ -5,6 +5,8 @@ import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { openDatabase, openDatabaseReadOnly, StoreError } from '../../src/store/db.js';
 import { migrate, type Migration } from '../../src/store/migrations.js';
+import { AccessLog } from '../../src/store/access.js';
+import { Journal } from '../../src/store/journal.js';
 import { MIGRATIONS } from '../../src/store/schema/index.js';
 
 const dirs: string[] = [];
@@ -51,6 +53,24 @@ describe('migrate', () => {
     expect(() => migrate(db, [bad])).toThrow('boom');
     expect(tables(db)).toEqual(['schema_migrations']);
     expect(db.prepare('SELECT count(*) FROM schema_migrations').pluck().get()).toBe(0);
+  });
+
+  it('core-004 moves listed people\'s presence to the journal and keeps the rows of unlisted credentials', () => {
+    // A database from before core-004: presence rows written by every grant.
+    const db = new Database(':memory:');
+    migrate(db, MIGRATIONS.filter((m) => m.id !== 'core-004-presence-from-journal'));
+    db.exec(`INSERT INTO people (id, kind, name, origin) VALUES ('p1', 'staff', 'x', 'central');
+             INSERT INTO journal (seq, ts_ms, type, person_id, reason, direction, hash, body)
+               VALUES (1, 1000, 'access', 'p1', 'GRANTED', 'in', 'h', '{}');
+             INSERT INTO presence VALUES ('p1', 'in', 1000), ('pass:abc', 'in', 2000);`);
+    migrate(db, MIGRATIONS);
+    expect(db.prepare('SELECT person_id FROM presence').pluck().all()).toEqual(['pass:abc']);
+    const access = new AccessLog(db, new Journal(db, { gateId: 'g1' }));
+    expect(access.lastDirection('p1')).toBe('in');
+    expect(access.unlistedDirection('pass:abc')).toBe('in');
+    expect(access.inside()).toEqual([{ personId: 'p1', since: 1000 }, { personId: 'pass:abc', since: 2000 }]);
+    const cols = db.prepare("SELECT name FROM pragma_index_info('journal_person')").pluck().all();
+    expect(cols).toEqual(['person_id', 'seq', 'type', 'reason', 'direction']);
   });
 
   it('refuses two migrations with one id', () => {

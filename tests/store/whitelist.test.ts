@@ -49,19 +49,21 @@ describe('lookup', () => {
     access.record({ event: { type: 'access', personId: 'p1' }, nowMs: NOW, countEntryFor: 'card:04A1B2C3' });
     expect(wl.lookup('card:04A1B2C3')?.entriesUsed).toBe(0); // no maxEntries: not counted against anything
     // The person's last direction comes in the same query (anti-passback).
-    access.record({ event: { type: 'access', personId: 'p1' }, nowMs: NOW, presence: { personId: 'p1', direction: 'in' } });
+    access.record({ event: { type: 'access', personId: 'p1', direction: 'in', granted: true, reason: 'GRANTED' }, nowMs: NOW });
     expect(wl.lookup('card:04A1B2C3')?.lastDirection).toBe('in');
     expect(wl.lookup('card:04A1B2C3')?.lastDirection).toBe(access.lastDirection('p1'));
   });
 
-  it('is one indexed point query: no SCAN of credentials, people, usage or presence', () => {
+  it('is one indexed point query: no SCAN of credentials, people, usage or the journal', () => {
     wl.upsert({ people: [staff], credentials: [card1] }, 'central');
     // The statement the store prepared, as SQLite plans it.
     const sql = (wl as unknown as { sLookup: Database.Statement }).sLookup.source;
     const plan = (db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all('card:04A1B2C3') as Array<{ detail: string }>).map((r) => r.detail);
-    // credentials, people, presence, and the usage counter as a subquery (visited only when counted)
+    // credentials, people, and as subqueries the usage counter (visited only
+    // when counted) and the person's last granted access (presence)
     const searches = plan.filter((d) => !/^CORRELATED SCALAR SUBQUERY/.test(d));
     expect(searches).toHaveLength(4);
+    expect(searches).toContain('SEARCH j USING COVERING INDEX journal_person (person_id=?)');
     for (const step of searches) {
       expect(step).toMatch(/^SEARCH /);
       expect(step).toMatch(/PRIMARY KEY|INDEX/);
@@ -180,7 +182,7 @@ describe('replaceAll', () => {
 
   it('usage counters and presence survive a replace', () => {
     wl.replaceAll(1, { people: [staff, visitor], credentials: [card1, card2] }, { nowMs: NOW });
-    access.record({ event: { type: 'access', personId: 'p2' }, nowMs: NOW, countEntryFor: card2.key, presence: { personId: 'p2', direction: 'in' } });
+    access.record({ event: { type: 'access', personId: 'p2', direction: 'in', granted: true, reason: 'GRANTED' }, nowMs: NOW, countEntryFor: card2.key });
     access.record({ event: { type: 'access', personId: 'p2' }, nowMs: NOW + 1, countEntryFor: card2.key });
     wl.replaceAll(2, { people: [staff, visitor], credentials: [card1, card2] }, { nowMs: NOW });
     expect(wl.lookup(card2.key)!.entriesUsed).toBe(2);

@@ -57,7 +57,7 @@ function filterFields(b: z.infer<typeof filterBody>): Record<string, string | bo
 }
 
 /** The worker's failures as API errors: a runaway search is the caller's to narrow. */
-async function searchCall<T>(fn: () => Promise<T>): Promise<T> {
+export async function searchCall<T>(fn: () => Promise<T>): Promise<T> {
   try {
     return await fn();
   } catch (err) {

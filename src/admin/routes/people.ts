@@ -11,6 +11,7 @@ import type { AdminContext } from '../server.js';
 import { notFound } from '../errors.js';
 import { opaqueId, parse } from '../validate.js';
 import { photoUrl } from '../live-view.js';
+import { searchCall } from './journal.js';
 import { formatTs } from '../../store/time.js';
 
 const idParams = z.object({ personId: opaqueId });
@@ -41,8 +42,7 @@ export function peopleRoutes(app: FastifyInstance, ctx: AdminContext): void {
 
   app.get('/api/inside', async () => {
     const now = deps.clock();
-    const people = deps.store.access
-      .inside()
+    const people = (await searchCall(() => ctx.searcher.inside()))
       .map(({ personId, since }) => {
         const who = ctx.live.person(personId);
         const v = visitors.get(personId);

@@ -1,6 +1,6 @@
 /**
- * Store area tables: the journal, the whitelist, usage counters, presence and
- * settings. Indexes are few on purpose: every index is one more b-tree write
+ * Store area tables: the journal, the whitelist, usage counters, presence
+ * (of credentials with no whitelist record, since core-004) and settings. Indexes are few on purpose: every index is one more b-tree write
  * inside the hot-path commit (see the measurements in the store report).
  */
 import type { Migration } from '../migrations.js';
@@ -85,6 +85,25 @@ export const CORE_MIGRATIONS: Migration[] = [
     up(db) {
       // value is JSON text.
       db.exec(`CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID`);
+    },
+  },
+  {
+    id: 'core-004-presence-from-journal',
+    up(db) {
+      db.exec(`
+        -- A listed person's presence (anti-passback, who is inside) is their
+        -- last granted access event, read from this index alone: the journal
+        -- row that a tap writes anyway, instead of a presence row written by
+        -- every grant (one b-tree less in the hot-path commit). type, reason
+        -- and direction make the index covering for that read; the person
+        -- filter of the journal search uses its (person_id, seq) prefix as before.
+        DROP INDEX journal_person;
+        CREATE INDEX journal_person ON journal (person_id, seq, type, reason, direction) WHERE person_id IS NOT NULL;
+        -- The presence table keeps only credentials with no whitelist record
+        -- (QR passes, unknown cards let through in an emergency): their
+        -- events carry no person id.
+        DELETE FROM presence WHERE person_id IN (SELECT id FROM people);
+      `);
     },
   },
 ];
