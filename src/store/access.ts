@@ -6,7 +6,8 @@
  *
  * Presence (anti-passback, who is inside) of a listed person is not written
  * anywhere: it is the direction of their last granted `access` event, read
- * from the journal's covering person index (types.ts presenceSql). Only a
+ * from the journal's covering person index (types.ts presenceSql, read by
+ * WhitelistStore.lookup with the credential). Only a
  * credential with no record (a QR pass, an unknown card let through in an
  * emergency), whose events carry no person id, keeps a row in `presence`,
  * keyed by credential key.
@@ -14,9 +15,7 @@
 import type Database from 'better-sqlite3';
 import type { Direction } from '../drivers/types.js';
 import type { Journal } from './journal.js';
-import { GRANTING_REASONS, presenceSql, type JournalEvent, type NewEvent } from './types.js';
-
-const GRANTING = GRANTING_REASONS.map((r) => `'${r}'`).join(', ');
+import { GRANTING_SQL, type JournalEvent, type NewEvent } from './types.js';
 
 /**
  * Who is inside now, oldest first: each person's newest granting event (an
@@ -28,7 +27,7 @@ const GRANTING = GRANTING_REASONS.map((r) => `'${r}'`).join(', ');
 export const INSIDE_SQL = `
   SELECT j.person_id AS personId, j.ts_ms AS since
   FROM (SELECT person_id, max(seq) AS seq FROM journal
-        WHERE person_id IS NOT NULL AND type = 'access' AND reason IN (${GRANTING})
+        WHERE person_id IS NOT NULL AND type = 'access' AND reason IN (${GRANTING_SQL})
         GROUP BY person_id) last
   JOIN journal j ON j.seq = last.seq
   WHERE j.direction = 'in'
@@ -49,7 +48,6 @@ export class AccessLog {
   private readonly sCount: Database.Statement;
   private readonly sUnlisted: Database.Statement;
   private readonly sUnlistedDirection: Database.Statement;
-  private readonly sLastDirection: Database.Statement;
   private readonly sInside: Database.Statement;
   private readonly sUsed: Database.Statement;
   private readonly recordTx: (args: AccessRecordArgs) => JournalEvent;
@@ -65,7 +63,6 @@ export class AccessLog {
       'INSERT INTO presence (person_id, direction, ts_ms) VALUES (?, ?, ?) ON CONFLICT (person_id) DO UPDATE SET direction = excluded.direction, ts_ms = excluded.ts_ms',
     );
     this.sUnlistedDirection = db.prepare('SELECT direction FROM presence WHERE person_id = ?').pluck();
-    this.sLastDirection = db.prepare(`SELECT ${presenceSql('?')}`).pluck();
     this.sInside = db.prepare(INSIDE_SQL);
     this.sUsed = db.prepare('SELECT entries_used FROM credential_usage WHERE key = ?').pluck();
     this.recordTx = db.transaction((a: AccessRecordArgs) => {
@@ -79,11 +76,6 @@ export class AccessLog {
   /** Commit the event with its side effects; returns the committed event. */
   record(args: AccessRecordArgs): JournalEvent {
     return this.recordTx(args);
-  }
-
-  /** Anti-passback: a listed person's last granted direction (the whitelist lookup reads the same). */
-  lastDirection(personId: string): Direction | undefined {
-    return (this.sLastDirection.get(personId) as Direction | null) ?? undefined;
   }
 
   /** Anti-passback for a credential with no whitelist record, by key. */

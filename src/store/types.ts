@@ -79,14 +79,16 @@ export type EventType = (typeof EVENT_TYPES)[number];
  */
 export const GRANTING_REASONS = ['GRANTED', 'EMERGENCY_OPEN'] as const;
 
+/** GRANTING_REASONS as an SQL list, for `reason IN (…)`. */
+export const GRANTING_SQL = GRANTING_REASONS.map((r) => `'${r}'`).join(', ');
+
 /**
  * SQL for the direction of person `personExpr`'s last granted access, read
  * from the covering journal_person index (schema/core.ts, core-004) walked
  * backwards: no journal row is visited.
  */
 export function presenceSql(personExpr: string): string {
-  const reasons = GRANTING_REASONS.map((r) => `'${r}'`).join(', ');
-  return `(SELECT j.direction FROM journal j WHERE j.person_id = ${personExpr} AND j.type = 'access' AND j.reason IN (${reasons}) ORDER BY j.seq DESC LIMIT 1)`;
+  return `(SELECT j.direction FROM journal j WHERE j.person_id = ${personExpr} AND j.type = 'access' AND j.reason IN (${GRANTING_SQL}) ORDER BY j.seq DESC LIMIT 1)`;
 }
 
 /** Fields a caller gives Journal.append: the type and its own fields (no seq/id/ts/gate/hashes). */

@@ -7,6 +7,7 @@ import { openDatabase, openDatabaseReadOnly, StoreError } from '../../src/store/
 import { migrate, type Migration } from '../../src/store/migrations.js';
 import { AccessLog } from '../../src/store/access.js';
 import { Journal } from '../../src/store/journal.js';
+import { WhitelistStore } from '../../src/store/whitelist.js';
 import { MIGRATIONS } from '../../src/store/schema/index.js';
 
 const dirs: string[] = [];
@@ -60,13 +61,14 @@ describe('migrate', () => {
     const db = new Database(':memory:');
     migrate(db, MIGRATIONS.filter((m) => m.id !== 'core-004-presence-from-journal'));
     db.exec(`INSERT INTO people (id, kind, name, origin) VALUES ('p1', 'staff', 'x', 'central');
+             INSERT INTO credentials (key, person_id, status) VALUES ('card:01020304', 'p1', 'active');
              INSERT INTO journal (seq, ts_ms, type, person_id, reason, direction, hash, body)
                VALUES (1, 1000, 'access', 'p1', 'GRANTED', 'in', 'h', '{}');
              INSERT INTO presence VALUES ('p1', 'in', 1000), ('pass:abc', 'in', 2000);`);
     migrate(db, MIGRATIONS);
     expect(db.prepare('SELECT person_id FROM presence').pluck().all()).toEqual(['pass:abc']);
     const access = new AccessLog(db, new Journal(db, { gateId: 'g1' }));
-    expect(access.lastDirection('p1')).toBe('in');
+    expect(new WhitelistStore(db).lookup('card:01020304')!.lastDirection).toBe('in');
     expect(access.unlistedDirection('pass:abc')).toBe('in');
     expect(access.inside()).toEqual([{ personId: 'p1', since: 1000 }, { personId: 'pass:abc', since: 2000 }]);
     const cols = db.prepare("SELECT name FROM pragma_index_info('journal_person')").pluck().all();
