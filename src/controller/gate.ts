@@ -213,7 +213,7 @@ export class Gate extends EventEmitter<GateEventMap> implements GateControl {
     readerId: string,
     direction: Direction,
     display: string,
-    key: string | undefined,
+    credentialKey: string | undefined,
     decision: Decision,
     atMs: number,
     opts: { key?: string; passages?: number; escortedBy?: string; skipRelay?: boolean } = {},
@@ -232,7 +232,7 @@ export class Gate extends EventEmitter<GateEventMap> implements GateControl {
       event,
       nowMs: atMs,
       countEntryFor: decision.granted && direction === 'in' && opts.key ? opts.key : undefined,
-      unlisted: decision.granted && decision.personId === undefined && key ? { key, direction } : undefined,
+      unlisted: decision.granted && decision.personId === undefined && credentialKey ? { key: credentialKey, direction } : undefined,
     });
     if (decision.granted && !opts.skipRelay) {
       this.turnstile.unlock(direction, { grantRef: committed.id, passages: opts.passages ?? 1 });

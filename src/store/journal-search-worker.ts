@@ -1,7 +1,8 @@
 /**
- * Journal searches (and the muster list) off the gate's thread. A search over a long journal may
- * scan it whole (measured here: 1.2-2.7 s for 1M events on x64, more on a
- * Pi); on the main connection that would hold every tap behind it. This
+ * Journal searches (and the muster list) off the gate's thread. A search
+ * over a long journal may scan it whole (measured here: 1.2-2.7 s for 1M
+ * events on x64, more on a Pi); on the main connection that would hold every
+ * tap behind it. This
  * runs the statements JournalSearch builds (journal-search.ts: fixed SQL,
  * bound parameters) in a worker thread on its own read-only connection.
  * The worker starts on the first search and stops after a quiet minute.

@@ -1,7 +1,8 @@
 /**
  * Store area tables: the journal, the whitelist, usage counters, presence
- * (of credentials with no whitelist record, since core-004) and settings. Indexes are few on purpose: every index is one more b-tree write
- * inside the hot-path commit (see the measurements in the store report).
+ * (of credentials with no whitelist record, since core-004) and settings.
+ * Indexes are few on purpose: every index is one more b-tree write inside
+ * the hot-path commit (see the measurements in the store report).
  */
 import type { Migration } from '../migrations.js';
 
