@@ -16,6 +16,7 @@ import { createLogger, type Logger } from './log.js';
 import { Lifecycle, installShutdown, type Component } from './lifecycle.js';
 import { openStore, type Store } from './store/index.js';
 import { WalCheckpointer } from './store/checkpointer.js';
+import { SQLITE_DRIVER } from './store/sqlite-driver.js';
 import { buildGpio, type GpioSet } from './drivers/gpio/index.js';
 import { buildReaders } from './drivers/readers/index.js';
 import { Gate } from './controller/gate.js';
@@ -206,7 +207,7 @@ export async function main(argv = process.argv.slice(2)): Promise<void> {
     if (!h.healthy) log.error({ why: h.why }, 'unhealthy: withholding the watchdog ping');
     return h.healthy;
   });
-  log.info({ gate: config.gate.id, site: config.gate.site, simulation, version: VERSION }, 'ready');
+  log.info({ gate: config.gate.id, site: config.gate.site, simulation, version: VERSION, node: process.version, sqlite: SQLITE_DRIVER }, 'ready');
   const missing = missingNodeFlags();
   if (missing.length) {
     log.warn({ missing, expected: NODE_FLAGS }, 'node was started without the runtime flags the unit file uses: decisions may wait on garbage collection (see README, Performance)');

@@ -7,7 +7,8 @@
  */
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
+import SqliteDatabase from './sqlite-driver.js';
 import { GENESIS_HASH, eventBody, hashBody, verifyRows, type ChainRow, type VerifyResult } from './journal.js';
 import { CENTRAL_SCHEMA } from './schema/central.js';
 import type { JournalEvent } from './types.js';
@@ -62,7 +63,7 @@ export class CentralStore {
    */
   constructor(path: string, opts: { synchronous?: 'normal' | 'full'; mustExist?: boolean } = {}) {
     if (path !== ':memory:' && !opts.mustExist) mkdirSync(dirname(path), { recursive: true });
-    this.db = new Database(path, { fileMustExist: opts.mustExist === true });
+    this.db = new SqliteDatabase(path, { fileMustExist: opts.mustExist === true });
     // Never turn another database (a gate's) into a collector store by adding tables to it.
     const tables = this.db.prepare("SELECT count(*) FROM sqlite_master WHERE type = 'table'").pluck().get() as number;
     if ((tables > 0 || opts.mustExist) && !isCentralStore(this.db)) {

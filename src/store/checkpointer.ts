@@ -9,7 +9,7 @@
  * Without this component the WAL would grow without bound.
  */
 import { closeSync, fstatSync, openSync, readSync, statSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import { sqliteModulePath } from './sqlite-driver.js';
 import { endianness } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import type { Logger } from '../log.js';
@@ -152,7 +152,7 @@ export class WalCheckpointer {
   async start(): Promise<void> {
     if (this.worker) return;
     const { path, intervalMs, quietMs, forceBytes, log, synchronous } = this.opts;
-    const sqlite = createRequire(import.meta.url).resolve('better-sqlite3');
+    const sqlite = sqliteModulePath;
     const worker = new Worker(CHECKPOINT_WORKER_SOURCE, { eval: true, workerData: { path, sqlite, intervalMs, quietMs, forceBytes, activity: this.activity.buffer, epoch: this.epoch, nice: BACKGROUND_NICE, synchronous, walLimit: WAL_SIZE_LIMIT_BYTES } });
     this.worker = worker;
     let started = false;

@@ -7,7 +7,8 @@
  */
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
+import SqliteDatabase from './sqlite-driver.js';
 import { migrate } from './migrations.js';
 import { MIGRATIONS } from './schema/index.js';
 
@@ -76,7 +77,7 @@ const BUSY_TIMEOUT_MS = 5_000;
 export function openDatabase(opts: StoreOptions): Database.Database {
   const memory = opts.path === ':memory:';
   if (!memory) mkdirSync(dirname(opts.path), { recursive: true });
-  const db = new Database(opts.path);
+  const db = new SqliteDatabase(opts.path);
   try {
     db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
     // Only takes effect on an empty file, before WAL: an existing database keeps its size.
@@ -106,7 +107,7 @@ export function openDatabase(opts: StoreOptions): Database.Database {
 export function openDatabaseReadOnly(path: string): Database.Database {
   let db: Database.Database;
   try {
-    db = new Database(path, { readonly: true, fileMustExist: true });
+    db = new SqliteDatabase(path, { readonly: true, fileMustExist: true });
   } catch (cause) {
     const msg = (cause as Error).message;
     if (/does not exist|unable to open|ENOENT/i.test(msg)) {

@@ -7,7 +7,7 @@
  * bound parameters) in a worker thread on its own read-only connection.
  * The worker starts on the first search and stops after a quiet minute.
  */
-import { createRequire } from 'node:module';
+import { sqliteModulePath } from './sqlite-driver.js';
 import { Worker } from 'node:worker_threads';
 import { BACKGROUND_NICE } from '../worker-priority.js';
 import {
@@ -59,7 +59,7 @@ export class JournalSearchWorker {
   private readonly pending = new Map<number, Pending>();
   private nextId = 1;
   private idle: NodeJS.Timeout | undefined;
-  private readonly sqlite = createRequire(import.meta.url).resolve('better-sqlite3');
+  private readonly sqlite = sqliteModulePath;
 
   constructor(private readonly opts: { path: string; timeoutMs?: number; idleMs?: number }) {}
 

@@ -8,7 +8,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import Database from 'better-sqlite3';
+import Database from '../../src/store/sqlite-driver.js';
 import { stringify } from 'yaml';
 import { afterAll, beforeAll, expect } from 'vitest';
 import { startMosquitto, type Mosquitto } from '../helpers/mosquitto.js';

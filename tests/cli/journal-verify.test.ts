@@ -94,7 +94,7 @@ describe('gatectl journal verify', () => {
     const dir = mkdtempSync(join(tmpdir(), 'gatectl-verify-'));
     dirs.push(dir);
     const other = join(dir, 'other.db');
-    const Database = (await import('better-sqlite3')).default;
+    const Database = (await import('../../src/store/sqlite-driver.js')).default;
     const d = new Database(other);
     d.exec('CREATE TABLE t (x)');
     d.close();
@@ -153,7 +153,7 @@ describe('gatectl journal verify on the collector store', () => {
     central.close();
     expect(await gatectl('journal', 'verify', '--db', path)).toEqual({ code: 0, out: 'g1: ok: 5 events verified\ng2: ok: 5 events verified\n', err: '' });
 
-    const Database = (await import('better-sqlite3')).default;
+    const Database = (await import('../../src/store/sqlite-driver.js')).default;
     const raw = new Database(path);
     raw.prepare(`UPDATE central_events SET body = replace(body, '"in"', '"out"') WHERE gate = 'g2' AND seq = 3`).run();
     raw.close();

@@ -194,7 +194,7 @@ describe('verifyChain', () => {
   });
 
   it('refuses a database without a journal', async () => {
-    const Database = (await import('better-sqlite3')).default;
+    const Database = (await import('../../src/store/sqlite-driver.js')).default;
     const other = new Database(':memory:');
     expect(() => verifyChain(other)).toThrow(expect.objectContaining({ code: 'NOT_A_GATE_DB' }));
     other.close();
