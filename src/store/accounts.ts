@@ -69,7 +69,7 @@ export class AccountStore {
       sessionGet: db.prepare<[string, number], SessionDbRow>(
         `SELECT s.token_hash, s.account, a.role, s.csrf, s.created_at, s.expires_at
            FROM admin_sessions s JOIN admin_accounts a ON a.name = s.account
-          WHERE s.token_hash = ? AND s.expires_at > ? AND a.disabled = 0`,
+          WHERE s.token_hash = +? AND s.expires_at > +? AND a.disabled = 0`,
       ),
       sessionExtend: db.prepare('UPDATE admin_sessions SET expires_at = ? WHERE token_hash = ?'),
       sessionDelete: db.prepare('DELETE FROM admin_sessions WHERE token_hash = ?'),

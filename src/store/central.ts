@@ -83,10 +83,10 @@ export class CentralStore {
       ),
       hashAt: db.prepare<[string, number], { hash: string }>('SELECT hash FROM central_events WHERE gate = ? AND seq = ?'),
       seqsAfter: db.prepare<[string, number, number], { seq: number }>(
-        'SELECT seq FROM central_events WHERE gate = ? AND seq > ? ORDER BY seq LIMIT ?',
+        'SELECT seq FROM central_events WHERE gate = ? AND seq > ? ORDER BY seq LIMIT +?',
       ),
       bodiesAfter: db.prepare<[string, number, number, number], { seq: number; body: string; hash: string }>(
-        'SELECT seq, body, hash FROM central_events WHERE gate = ? AND seq > ? AND seq <= ? ORDER BY seq LIMIT ?',
+        'SELECT seq, body, hash FROM central_events WHERE gate = ? AND seq > ? AND seq <= ? ORDER BY seq LIMIT +?',
       ),
       maxSeq: db.prepare<[string], { m: number | null }>('SELECT max(seq) AS m FROM central_events WHERE gate = ?'),
       setContiguous: db.prepare('UPDATE central_gates SET contiguous_seq = ?, last_event_at = ? WHERE gate = ?'),
@@ -96,7 +96,7 @@ export class CentralStore {
       anomaly: db.prepare('INSERT INTO central_anomalies (gate, seq, kind, detail, at) VALUES (?, ?, ?, ?, ?)'),
       gates: db.prepare<[], GateRow>('SELECT * FROM central_gates ORDER BY gate'),
       range: db.prepare<[string, number, number, number], { seq: number; body: string; hash: string }>(
-        'SELECT seq, body, hash FROM central_events WHERE gate = ? AND seq >= ? AND seq <= ? ORDER BY seq LIMIT ?',
+        'SELECT seq, body, hash FROM central_events WHERE gate = ? AND seq >= ? AND seq <= ? ORDER BY seq LIMIT +?',
       ),
       registration: db.prepare('INSERT OR IGNORE INTO central_registrations (id, gate, site, body, received_at) VALUES (?, ?, ?, ?, ?)'),
       status: db.prepare(

@@ -102,7 +102,7 @@ export class Journal {
       'INSERT INTO journal (seq, ts_ms, type, person_id, reason, direction, hash, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
     );
     this.sGet = db.prepare('SELECT hash, body FROM journal WHERE seq = ?');
-    this.sRange = db.prepare('SELECT hash, body FROM journal WHERE seq >= ? AND seq <= ? ORDER BY seq LIMIT ?');
+    this.sRange = db.prepare('SELECT hash, body FROM journal WHERE seq >= ? AND seq <= ? ORDER BY seq LIMIT +?');
     this.sCheckpoint = db.prepare('SELECT seq, hash FROM journal_checkpoint WHERE id = 1');
     this.sSetCheckpoint = db.prepare(
       'INSERT INTO journal_checkpoint (id, seq, hash) VALUES (1, ?, ?) ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash',

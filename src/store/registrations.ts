@@ -49,7 +49,7 @@ export class RegistrationOutbox {
        ON CONFLICT (id) DO UPDATE SET person_id = excluded.person_id, body = excluded.body`,
     );
     this.sPending = db.prepare(
-      'SELECT body, created_at, sent_count, last_sent_at FROM sync_registrations ORDER BY created_at, id LIMIT ?',
+      'SELECT body, created_at, sent_count, last_sent_at FROM sync_registrations ORDER BY created_at, id LIMIT +?',
     );
     this.sAck = db.prepare('DELETE FROM sync_registrations WHERE id = ?');
     this.sSent = db.prepare('UPDATE sync_registrations SET sent_count = sent_count + 1, last_sent_at = ? WHERE id = ?');

@@ -28,10 +28,10 @@ export class SnapshotChunks {
     this.sList = db.prepare('SELECT idx FROM sync_wl_chunks WHERE version = ? AND idx < ?').pluck();
     this.sBody = db.prepare('SELECT CAST(body AS BLOB) FROM sync_wl_chunks WHERE version = ? AND idx = ?').pluck();
     this.sPrune = db.prepare(
-      'DELETE FROM sync_wl_chunks WHERE rowid IN (SELECT rowid FROM sync_wl_chunks WHERE version <= ? LIMIT ?)',
+      'DELETE FROM sync_wl_chunks WHERE rowid IN (SELECT rowid FROM sync_wl_chunks WHERE version <= ? LIMIT +?)',
     );
     this.sDrop = db.prepare(
-      'DELETE FROM sync_wl_chunks WHERE rowid IN (SELECT rowid FROM sync_wl_chunks WHERE version = ? LIMIT ?)',
+      'DELETE FROM sync_wl_chunks WHERE rowid IN (SELECT rowid FROM sync_wl_chunks WHERE version = ? LIMIT +?)',
     );
   }
 

@@ -317,7 +317,7 @@ export class SnapshotApplier {
     for (const t of ['credentials', 'people', 'schedules'] as const) {
       const table = name(t);
       if (!this.exists(table)) continue;
-      const del = this.db.prepare(`DELETE FROM ${table} WHERE ${KEY[t]} IN (SELECT ${KEY[t]} FROM ${table} LIMIT ?)`);
+      const del = this.db.prepare(`DELETE FROM ${table} WHERE ${KEY[t]} IN (SELECT ${KEY[t]} FROM ${table} LIMIT +?)`);
       let batch = 256;
       for (;;) {
         await this.walRoom();

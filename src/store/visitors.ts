@@ -84,7 +84,7 @@ export class VisitorStore {
         "UPDATE visitors SET review = 'approved', approved_by = ?, approved_at = ? WHERE person_id = ? AND review = 'pending'",
       ),
       ended: db.prepare<[number, number], Row>(
-        'SELECT * FROM visitors WHERE valid_to < ? ORDER BY valid_to LIMIT ?',
+        'SELECT * FROM visitors WHERE valid_to < ? ORDER BY valid_to LIMIT +?',
       ),
       remove: db.prepare('DELETE FROM visitors WHERE person_id = ?'),
       activeByIdKey: db.prepare<[string, number], { person_id: string }>(

@@ -73,6 +73,10 @@ export class WhitelistStore {
 
   constructor(private readonly db: Database.Database) {
     this.settings = new Settings(db);
+    // \`+?\`, not \`?\`: the same value and plan, but with better-sqlite3 13
+    // (Node 22.14+/24, sqlite-driver.ts) a bare parameter in this join made
+    // SQLite prepare the statement again at every call, 80-100 µs instead
+    // of 10 per lookup (12.x: 13 µs either way).
     this.sLookup = db.prepare(`
       SELECT c.key AS key, c.person_id AS personId, p.kind AS kind, p.host_id AS hostId, p.escort AS escort,
              c.status AS status, c.valid_from AS validFrom, c.valid_to AS validTo, c.max_entries AS maxEntries,
@@ -84,7 +88,7 @@ export class WhitelistStore {
              c.schedule_id AS scheduleId, p.origin AS origin, ${presenceSql('c.person_id')} AS lastDirection
       FROM credentials c
       JOIN people p ON p.id = c.person_id
-      WHERE c.key = ?`);
+      WHERE c.key = +?`);
     this.sSchedule = db.prepare('SELECT windows, holidays FROM schedules WHERE id = ?');
     this.sPerson = db.prepare('SELECT id, kind, name, host_id, escort, photo, origin FROM people WHERE id = ?');
     this.sUpsertPerson = db.prepare(`
