@@ -9,12 +9,12 @@
  * Without this component the WAL would grow without bound.
  */
 import { closeSync, fstatSync, openSync, readSync, statSync } from 'node:fs';
-import { sqliteModulePath } from './sqlite-driver.js';
 import { endianness } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import type { Logger } from '../log.js';
 import { CHECKPOINT_WORKER_SOURCE } from './checkpointer-worker.js';
 import { StoreError, WAL_SIZE_LIMIT_BYTES } from './db.js';
+import { sqliteModulePath } from './sqlite-driver.js';
 import { BACKGROUND_NICE } from '../worker-priority.js';
 
 export interface CheckpointResult {
@@ -152,8 +152,7 @@ export class WalCheckpointer {
   async start(): Promise<void> {
     if (this.worker) return;
     const { path, intervalMs, quietMs, forceBytes, log, synchronous } = this.opts;
-    const sqlite = sqliteModulePath;
-    const worker = new Worker(CHECKPOINT_WORKER_SOURCE, { eval: true, workerData: { path, sqlite, intervalMs, quietMs, forceBytes, activity: this.activity.buffer, epoch: this.epoch, nice: BACKGROUND_NICE, synchronous, walLimit: WAL_SIZE_LIMIT_BYTES } });
+    const worker = new Worker(CHECKPOINT_WORKER_SOURCE, { eval: true, workerData: { path, sqlite: sqliteModulePath, intervalMs, quietMs, forceBytes, activity: this.activity.buffer, epoch: this.epoch, nice: BACKGROUND_NICE, synchronous, walLimit: WAL_SIZE_LIMIT_BYTES } });
     this.worker = worker;
     let started = false;
     await new Promise<void>((resolve, reject) => {

@@ -7,7 +7,6 @@
  * bound parameters) in a worker thread on its own read-only connection.
  * The worker starts on the first search and stops after a quiet minute.
  */
-import { sqliteModulePath } from './sqlite-driver.js';
 import { Worker } from 'node:worker_threads';
 import { BACKGROUND_NICE } from '../worker-priority.js';
 import {
@@ -16,6 +15,7 @@ import {
 } from './journal-search.js';
 import type { JournalEvent } from './types.js';
 import { INSIDE_SQL } from './access.js';
+import { sqliteModulePath } from './sqlite-driver.js';
 
 /** Plain CommonJS run with `eval: true`, so it works from dist/ and from the .ts sources under vitest. */
 const WORKER_SOURCE = String.raw`
@@ -59,7 +59,6 @@ export class JournalSearchWorker {
   private readonly pending = new Map<number, Pending>();
   private nextId = 1;
   private idle: NodeJS.Timeout | undefined;
-  private readonly sqlite = sqliteModulePath;
 
   constructor(private readonly opts: { path: string; timeoutMs?: number; idleMs?: number }) {}
 
@@ -114,7 +113,7 @@ export class JournalSearchWorker {
 
   private ensure(): Worker {
     if (this.worker) return this.worker;
-    const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { path: this.opts.path, sqlite: this.sqlite, nice: BACKGROUND_NICE } });
+    const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { path: this.opts.path, sqlite: sqliteModulePath, nice: BACKGROUND_NICE } });
     worker.unref();
     worker.on('message', (m: { id: number; rows?: unknown[]; error?: string }) => {
       const p = this.pending.get(m.id);
