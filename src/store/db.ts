@@ -64,12 +64,24 @@ const PAGE_SIZE = 1024;
 export const WAL_SIZE_LIMIT_BYTES = 32 * 1024 * 1024;
 
 /**
- * SQLite page cache of the gate's connection, in KiB. The default (2 MiB)
- * holds little of a million-credential whitelist's b-trees (~60 MB at 1 KiB
- * pages), so each tap's four point lookups read most of their interior
- * pages back from the OS with a pread each. Bounded memory, counted in RSS.
+ * SQLite page cache of the gate's connection, in KiB: 4096 pages of 1 KiB.
+ * That holds the interior pages of a million-credential whitelist's b-trees
+ * (~60 MB at 1 KiB pages), which every tap's point lookups walk; the leaves
+ * are random and come from the OS page cache with a pread either way.
+ *
+ * Not more, because SQLite charges a big cache at commit: when a b-tree
+ * page split reorders sibling page numbers (balance_nonroot), SQLite parks a
+ * page under the number of the locking page (1 GiB / page size + 1 =
+ * 1048577) for a moment, and the commit's pcache1Truncate then walks the
+ * whole page-cache hash table, its cost in proportion to the cache. The
+ * journal's person index splits that way in ~10% of access commits.
+ * Measured (perf uprobe on pcache1TruncateUnsafe, bench:decide): at 16 MiB
+ * those walks took 0.18-0.95 ms (median 0.22), and the hot path's p99 at 1M
+ * credentials was 0.69-1.06 ms; at 4 MiB they take 26-150 µs (median 35) and
+ * p99 is 0.21-0.34 ms, with p50 and lookup times unchanged. Bounded memory,
+ * counted in RSS.
  */
-const CACHE_KIB = 16 * 1024;
+const CACHE_KIB = 4 * 1024;
 
 /** How long a writer waits for a lock another connection holds (tools, search worker). */
 const BUSY_TIMEOUT_MS = 5_000;
