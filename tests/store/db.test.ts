@@ -83,7 +83,7 @@ describe('migrate', () => {
 });
 
 describe('openDatabase', () => {
-  it('creates the parent directory, WAL, no automatic checkpoint, foreign keys on', () => {
+  it('creates the parent directory, WAL, no automatic checkpoint, foreign keys on, 4 MiB page cache', () => {
     const path = join(tmp(), 'deep', 'er', 'gate.db');
     const db = openDatabase({ path, synchronous: 'normal' });
     expect(existsSync(path)).toBe(true);
@@ -92,6 +92,8 @@ describe('openDatabase', () => {
     expect(db.pragma('wal_autocheckpoint', { simple: true })).toBe(0);
     expect(db.pragma('foreign_keys', { simple: true })).toBe(1);
     expect(db.pragma('page_size', { simple: true })).toBe(1024);
+    // 4 MiB, not more: every commit after a b-tree split walks the whole cache (db.ts, CACHE_KIB).
+    expect(db.pragma('cache_size', { simple: true })).toBe(-4096);
     db.close();
   });
 
