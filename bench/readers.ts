@@ -45,8 +45,8 @@ const PCSC_TAPS = quick ? 8 : 40;
 const KILLS = quick ? 20 : 200;
 /**
  * Serial taps before the measured ones. V8's optimizing compiler keeps
- * compiling the tap's code path (streams, timers, the store) for the first
- * ~2000 taps after start, on its one background thread (--v8-pool-size=1),
+ * compiling the tap's code path (streams, timers, the store), mostly in the
+ * first ~2000 taps after start, on its one background thread (--v8-pool-size=1),
  * and a tap that meets a compile takes 2-4 ms instead of 0.4 (seen with
  * perf: the compiler thread busy through each slow tap, at the same tap
  * numbers run after run; none after 4000 in eight runs). So the measured
