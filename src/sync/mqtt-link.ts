@@ -100,13 +100,19 @@ export class MqttLink extends EventEmitter<LinkEvents> {
     const client = mqtt.connect(config.url, options);
     this.client = client;
     const hold = this.opts.holdAck;
-    if (hold) {
-      client.handleMessage = (packet, callback) => {
-        const p = hold(packet.topic);
-        if (p) p.then(() => callback(), () => callback());
-        else callback();
-      };
-    }
+    // One incoming packet per turn of the event loop. mqtt.js handles the
+    // packets of one socket read back to back in a process.nextTick chain
+    // (client.js work → handler → done → nextTick(work)), so a burst of
+    // retained chunks and acks (0.25–0.5 ms each) held the gate's timers —
+    // taps — for up to 10 ms. Releasing the callback from setImmediate lets
+    // timers and I/O run between two packets; the next one is parsed only
+    // then (and its PUBACK sent when it was handled, as before).
+    const next = (callback: () => void) => setImmediate(callback);
+    client.handleMessage = (packet, callback) => {
+      const p = hold?.(packet.topic);
+      if (p) p.then(() => next(callback), () => next(callback));
+      else next(callback);
+    };
     client.on('connect', (connack: IConnackPacket) => {
       this.attempt = 0;
       this.authRefused = false;

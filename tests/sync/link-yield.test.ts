@@ -1,0 +1,50 @@
+/**
+ * The link hands the gate's event loop back between two incoming packets.
+ * mqtt.js alone handles every packet of one socket read in a nextTick
+ * chain: a burst of retained whitelist chunks held timers (taps) for up to
+ * 10 ms in bench/sync. Here a burst of retained messages arrives on a real
+ * mosquitto and a 0 ms timer set at the first one must run after at most a
+ * couple more, not after the whole read.
+ */
+import mqtt from 'mqtt';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { parseConfig } from '../../src/config.js';
+import { silentLogger } from '../../src/log.js';
+import { MqttLink } from '../../src/sync/mqtt-link.js';
+import { startMosquitto, type Mosquitto } from '../helpers/mosquitto.js';
+import { waitFor } from './support/central.js';
+
+let broker: Mosquitto;
+beforeAll(async () => {
+  broker = await startMosquitto();
+});
+afterAll(async () => broker?.stop());
+
+it('lets a timer run between two packets of one burst', async () => {
+  const N = 200;
+  const pub = await mqtt.connectAsync(broker.url, { protocolVersion: 5 });
+  const body = Buffer.alloc(2_000, 'x'); // 200 × 2 kB: several packets in every 64 kB socket read
+  for (let i = 0; i < N; i++) await pub.publishAsync(`burst/${i}`, body, { qos: 1, retain: true });
+  await pub.endAsync();
+
+  const config = parseConfig({ gate: { id: 'g1', site: 's1' }, mqtt: { url: broker.url }, privacy: { idHashKey: '00112233445566778899aabbccddeeff' } }).mqtt!;
+  const link = new MqttLink({ config, clientId: 'yield-test', will: { topic: 'will/yield', payload: Buffer.from('x') }, log: silentLogger() });
+  let count = 0;
+  let timerRanAt: number | undefined;
+  const seen = new Set<string>();
+  link.on('message', (topic) => {
+    seen.add(topic);
+    if (++count === 1) setTimeout(() => (timerRanAt = count), 0);
+  });
+  link.start();
+  try {
+    await waitFor('link up', () => link.connected);
+    await link.subscribe(['burst/#']);
+    await waitFor('the whole burst', () => count >= N);
+    expect(seen.size).toBe(N); // every message, once
+    expect(timerRanAt).toBeDefined();
+    expect(timerRanAt!).toBeLessThanOrEqual(3);
+  } finally {
+    await link.stop();
+  }
+}, 30_000);
