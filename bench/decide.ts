@@ -163,11 +163,17 @@ async function measureHotPath(store: Store, n: number, checkpointer: WalCheckpoi
 
 async function measureFloor(store: Store, n: number, checkpointer: WalCheckpointer): Promise<Stats> {
   const db = store.db;
-  // The journal's own shape (columns and person index), written bare: no
-  // hashing, no canonical JSON, no transaction around it.
-  db.exec(`CREATE TABLE bench_floor (seq INTEGER PRIMARY KEY, ts_ms INTEGER NOT NULL, type TEXT NOT NULL, person_id TEXT,
-             reason TEXT, direction TEXT, hash TEXT NOT NULL, body TEXT NOT NULL);
-           CREATE INDEX bench_floor_person ON bench_floor (person_id, seq) WHERE person_id IS NOT NULL;`);
+  // The journal's own shape (columns and indexes, from its live DDL so the
+  // floor follows every migration), written bare: no hashing, no canonical
+  // JSON, no transaction around it.
+  const ddl = db.prepare("SELECT type, sql FROM sqlite_master WHERE tbl_name = 'journal' AND sql IS NOT NULL ORDER BY type = 'index'").all() as Array<{ type: string; sql: string }>;
+  for (const { type, sql } of ddl) {
+    const floorSql = type === 'table'
+      ? sql.replace(/^CREATE TABLE "?journal"?\s*\(/, 'CREATE TABLE bench_floor (')
+      : sql.replace(/^CREATE (UNIQUE )?INDEX "?(\w+)"? ON "?journal"?\s*\(/, 'CREATE $1INDEX bench_floor_$2 ON bench_floor (');
+    if (floorSql === sql) throw new Error(`bench: cannot copy the journal's DDL: ${sql}`);
+    db.exec(floorSql);
+  }
   const lookup = db.prepare('SELECT person_id, status FROM credentials WHERE key = ?');
   const insert = db.prepare('INSERT INTO bench_floor (ts_ms, type, person_id, reason, direction, hash, body) VALUES (?, ?, ?, ?, ?, ?, ?)');
   const hash = 'f'.repeat(64);
