@@ -114,6 +114,11 @@ export class MqttLink extends EventEmitter<LinkEvents> {
       else next(callback);
     };
     client.on('connect', (connack: IConnackPacket) => {
+      // mqtt.js leaves Nagle's algorithm on: a small packet written while an
+      // earlier one is unacknowledged waits for the peer's delayed ACK
+      // (40 ms on Linux). Acks, command results and deltas' PUBACKs are
+      // small and latency is what matters here.
+      (client.stream as { setNoDelay?: (on: boolean) => void }).setNoDelay?.(true);
       this.attempt = 0;
       this.authRefused = false;
       this.up = true;
