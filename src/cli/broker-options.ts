@@ -9,6 +9,7 @@ import { basename } from 'node:path';
 import { hostname } from 'node:os';
 import type { KeyObject } from 'node:crypto';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
+import { noNagle } from '../sync/mqtt-link.js';
 import { loadPrivateKey } from '../sync/protocol/keys.js';
 import { CliError } from './cli-error.js';
 import { str, type OptionSpec, type Parsed } from './args.js';
@@ -94,6 +95,7 @@ export function mqttOptions(o: BrokerOptions, extra: Partial<IClientOptions> = {
  */
 export async function connectOnce(o: BrokerOptions, timeoutMs = 10_000): Promise<MqttClient> {
   const client = mqtt.connect(o.url, mqttOptions(o, { reconnectPeriod: 0, clean: true, connectTimeout: timeoutMs }));
+  noNagle(client);
   return new Promise<MqttClient>((resolve, reject) => {
     const fail = (why: string, cause?: unknown) => {
       clearTimeout(timer);

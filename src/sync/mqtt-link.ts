@@ -27,6 +27,19 @@ export interface LinkEvents {
   message: [topic: string, payload: Buffer, packet: IPublishPacket];
 }
 
+/**
+ * TCP_NODELAY on the client's socket at every connection. mqtt.js leaves
+ * Nagle's algorithm on: a small packet (a PUBACK, an ack, a command result)
+ * written while an earlier one is unacknowledged waits for the peer's
+ * delayed ACK, 40 ms on Linux. Gate and gatectl both; the broker has its own
+ * switch (mosquitto `set_tcp_nodelay true`, README).
+ */
+export function noNagle(client: MqttClient): void {
+  const set = () => (client.stream as { setNoDelay?: (on: boolean) => void } | undefined)?.setNoDelay?.(true);
+  set(); // the socket of the connection under way (or made)
+  client.on('connect', set); // and of every reconnection
+}
+
 export class LinkError extends Error {
   constructor(
     readonly code: 'OFFLINE' | 'PUBLISH_FAILED' | 'LINK_CLOSED',
@@ -99,6 +112,7 @@ export class MqttLink extends EventEmitter<LinkEvents> {
     if (config.key) options.key = readFileSync(config.key);
     const client = mqtt.connect(config.url, options);
     this.client = client;
+    noNagle(client);
     const hold = this.opts.holdAck;
     // One incoming packet per turn of the event loop. mqtt.js handles the
     // packets of one socket read back to back in a process.nextTick chain
@@ -114,11 +128,6 @@ export class MqttLink extends EventEmitter<LinkEvents> {
       else next(callback);
     };
     client.on('connect', (connack: IConnackPacket) => {
-      // mqtt.js leaves Nagle's algorithm on: a small packet written while an
-      // earlier one is unacknowledged waits for the peer's delayed ACK
-      // (40 ms on Linux). Acks, command results and deltas' PUBACKs are
-      // small and latency is what matters here.
-      (client.stream as { setNoDelay?: (on: boolean) => void }).setNoDelay?.(true);
       this.attempt = 0;
       this.authRefused = false;
       this.up = true;

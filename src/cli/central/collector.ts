@@ -11,6 +11,7 @@ import mqtt, { type MqttClient } from 'mqtt';
 import type { Logger } from '../../log.js';
 import type { CentralStore, GateChainState } from '../../store/central.js';
 import type { JournalEvent } from '../../store/types.js';
+import { noNagle } from '../../sync/mqtt-link.js';
 import { envelopeBytes, signEnvelope } from '../../sync/protocol/envelope.js';
 import { describeZodError, eventsBatchSchema, registrationSchema, statusSchema, willSchema } from '../../sync/protocol/schemas.js';
 import { gateTopics, parseGateTopic } from '../../sync/protocol/topics.js';
@@ -62,6 +63,7 @@ export class Collector {
       }),
     );
     this.client = client;
+    noNagle(client);
     client.on('message', (topic, payload) => this.onMessage(topic, payload));
     client.on('error', (err) => log.warn({ err: err.message }, 'broker error'));
     client.on('offline', () => log.warn('broker offline; reconnecting'));
