@@ -18,8 +18,9 @@
  * process (this file with --publisher), as gatectl would on another
  * machine; mosquitto is a third process. Steps 1–2 still publish and
  * collect from here (small messages). The idle baseline is the same decision loop
- * for 1 s before the manifest, after the first (cold) decision, which is
- * reported on its own.
+ * before the manifest, after the first (cold) decision (reported on its
+ * own), for about as long as the apply takes (20 s; 3 s with --quick): a
+ * maximum over 500 decisions says little beside one over 10,000.
  *
  *   npm run bench:sync               100k events, 200 deltas, 1M credentials
  *   npm run bench:sync -- --quick    20k events, 50 deltas, 100k credentials (< 60 s)
@@ -51,6 +52,8 @@ const SNAPSHOT = quick ? 100_000 : 1_000_000;
 /** Records per chunk (people + credentials): ~100 KB retained messages. */
 const PER_CHUNK = 1_000;
 const WHITELIST = 10_000;
+/** The idle baseline's length: about the apply's. */
+const IDLE_MS = quick ? 3_000 : 20_000;
 
 const uid = (i: number) => (0x10000000 + i).toString(16).toUpperCase();
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -353,14 +356,22 @@ async function main(): Promise<void> {
   waits.splice(0);
   cpus.splice(0);
   // latency baseline before the apply
-  await sleep(1_000);
+  await sleep(IDLE_MS);
   const idleLat = lat.splice(0);
-  latAt.splice(0);
-  dueAts.splice(0);
-  waits.splice(0);
-  cpus.splice(0);
+  const idleAt = latAt.splice(0);
+  const idleDue = dueAts.splice(0);
+  const idleWaits = waits.splice(0);
+  const idleCpus = cpus.splice(0);
   const idle = pct(idleLat, 1);
   exec.splice(0);
+  const idleWorst = ((): Split => {
+    const w = idleLat.indexOf(idle);
+    if (w < 0) return { latency_ms: NaN, gc_ms: NaN, cpu_ms: NaN, runqueue_ms: NaN };
+    let gc = 0;
+    for (const [s0, e0] of gcPauses) gc += Math.max(0, Math.min(idleAt[w]!, e0) - Math.max(idleDue[w]!, s0));
+    const r = (x: number) => +x.toFixed(2);
+    return { latency_ms: r(idle), gc_ms: r(gc), cpu_ms: r(idleCpus[w]!), runqueue_ms: r(idleWaits[w]!) };
+  })();
   // The gate loop's own delay histogram (1 ms resolution), beside the decisions' view.
   const loopDelay = monitorEventLoopDelay({ resolution: 1 });
   loopDelay.enable();
@@ -409,6 +420,7 @@ async function main(): Promise<void> {
   const gcLine = (minor: number[], major: number[]) =>
     `${minor.length} scavenges (max ${pct(minor, 1).toFixed(2)} ms), ${major.length} mark-compacts (max ${pct(major, 1).toFixed(2)} ms)`;
   console.log(`  gate-thread GC pauses: fetch ${gcLine(gcFetch, mcFetch)}; apply ${gcLine(gcApply, mcApply)}`);
+  console.log(`idle baseline (${IDLE_MS / 1e3} s before the manifest, ${idleLat.length} decisions): p99 ${pct(idleLat, 0.99).toFixed(2)} ms, max ${show(idleWorst)}`);
   console.log(`snapshot applied in ${applyS.toFixed(1)} s with ${lat.length} decisions during it: latency (from due time) p99 ${pct(lat, 0.99).toFixed(2)} ms, max ${maxLat.toFixed(2)} ms; own run max ${pct(exec, 1).toFixed(2)} ms; idle max before ${idle.toFixed(2)} ms (first, cold decision ${firstCold.toFixed(2)} ms); WAL file ${walFileMb.toFixed(1)} MB`);
   const ok = store.whitelist.lookup(`card:${uid(SNAPSHOT - 1)}`) !== undefined;
 
@@ -443,6 +455,9 @@ async function main(): Promise<void> {
     decision_p99_during_apply_ms: +pct(lat, 0.99).toFixed(2),
     decision_exec_max_during_apply_ms: +pct(exec, 1).toFixed(2),
     decision_max_idle_before_ms: +idle.toFixed(2),
+    decision_p99_idle_before_ms: +pct(idleLat, 0.99).toFixed(2),
+    decisions_idle_before: idleLat.length,
+    slowest_decision_idle: idleWorst,
     decision_first_cold_ms: +firstCold.toFixed(2),
     wal_file_mb_after_apply: +walFileMb.toFixed(1),
     loop_delay_max_during_apply_ms: +(loopDelay.max / 1e6).toFixed(2),
