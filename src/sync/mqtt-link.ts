@@ -127,8 +127,8 @@ export class MqttLink extends EventEmitter<LinkEvents> {
     // used up, the next packet's callback waits for setImmediate, so timers
     // and I/O run first. Not after every packet: deferring each one kept
     // packets alive across turns, and at 1M credentials the gate thread then
-    // promoted enough to run 15–29 mark-compacts during a snapshot's fetch
-    // (none with slices; bench/sync, README).
+    // promoted enough to run 15–29 mark-compacts during a snapshot's fetch,
+    // where slices ran none under the same conditions (bench/sync, README).
     const sliceMs = this.opts.handleSliceMs ?? HANDLE_SLICE_MS;
     let sliceStart = -Infinity;
     const next = (callback: () => void) => {
