@@ -315,6 +315,15 @@ async function main(): Promise<void> {
   const cpus: number[] = [];
   let lastSched = schedMs();
   const gcPauses: Array<[start: number, end: number, major: boolean]> = [];
+  /** Decision w of these arrays, split: the GC pauses inside its window, its CPU and run-queue time. */
+  const splitOf = (d: { lat: number[]; latAt: number[]; dueAts: number[]; cpus: number[]; waits: number[] }, w: number): Split => {
+    if (w < 0) return { latency_ms: NaN, gc_ms: NaN, cpu_ms: NaN, runqueue_ms: NaN };
+    const [a, b] = [d.dueAts[w]!, d.latAt[w]!];
+    let gc = 0;
+    for (const [s0, e0] of gcPauses) gc += Math.max(0, Math.min(b, e0) - Math.max(a, s0));
+    const r = (x: number) => +x.toFixed(2);
+    return { latency_ms: r(d.lat[w]!), gc_ms: r(gc), cpu_ms: r(d.cpus[w]!), runqueue_ms: r(d.waits[w]!) };
+  };
   const gcObserver = new PerformanceObserver((list) => {
     for (const e of list.getEntries()) {
       // kind 4 (NODE_PERFORMANCE_GC_MAJOR): a mark-compact; the others are scavenges and callbacks.
@@ -364,14 +373,7 @@ async function main(): Promise<void> {
   const idleCpus = cpus.splice(0);
   const idle = pct(idleLat, 1);
   exec.splice(0);
-  const idleWorst = ((): Split => {
-    const w = idleLat.indexOf(idle);
-    if (w < 0) return { latency_ms: NaN, gc_ms: NaN, cpu_ms: NaN, runqueue_ms: NaN };
-    let gc = 0;
-    for (const [s0, e0] of gcPauses) gc += Math.max(0, Math.min(idleAt[w]!, e0) - Math.max(idleDue[w]!, s0));
-    const r = (x: number) => +x.toFixed(2);
-    return { latency_ms: r(idle), gc_ms: r(gc), cpu_ms: r(idleCpus[w]!), runqueue_ms: r(idleWaits[w]!) };
-  })();
+  const idleWorst = splitOf({ lat: idleLat, latAt: idleAt, dueAts: idleDue, cpus: idleCpus, waits: idleWaits }, idleLat.indexOf(idle));
   // The gate loop's own delay histogram (1 ms resolution), beside the decisions' view.
   const loopDelay = monitorEventLoopDelay({ resolution: 1 });
   loopDelay.enable();
@@ -400,12 +402,7 @@ async function main(): Promise<void> {
   const worst = (from: number, to: number): Split => {
     let w = -1;
     for (let i = 0; i < lat.length; i++) if (latAt[i]! > from && latAt[i]! <= to && (w < 0 || lat[i]! > lat[w]!)) w = i;
-    if (w < 0) return { latency_ms: NaN, gc_ms: NaN, cpu_ms: NaN, runqueue_ms: NaN };
-    const [a, b] = [dueAts[w]!, latAt[w]!];
-    let gc = 0;
-    for (const [s0, e0] of gcPauses) gc += Math.max(0, Math.min(b, e0) - Math.max(a, s0));
-    const r = (x: number) => +x.toFixed(2);
-    return { latency_ms: r(lat[w]!), gc_ms: r(gc), cpu_ms: r(cpus[w]!), runqueue_ms: r(waits[w]!) };
+    return splitOf({ lat, latAt, dueAts, cpus, waits }, w);
   };
   const worstFetch = worst(-Infinity, fetchedAt);
   const worstApply = worst(fetchedAt, Infinity);

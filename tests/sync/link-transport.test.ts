@@ -33,10 +33,14 @@ afterAll(async () => broker?.stop());
 
 const N = 200;
 
+function newLink(clientId: string, opts: { handleSliceMs?: number } = {}): MqttLink {
+  const config = parseConfig({ gate: { id: 'g1', site: 's1' }, mqtt: { url: broker.url }, privacy: { idHashKey: '00112233445566778899aabbccddeeff' } }).mqtt!;
+  return new MqttLink({ config, clientId, ...opts, will: { topic: `will/${clientId}`, payload: Buffer.from('x') }, log: silentLogger() });
+}
+
 /** Subscribe a link with this slice to the retained burst; the most messages one turn of the event loop handled. */
 async function burst(handleSliceMs: number, clientId: string): Promise<number> {
-  const config = parseConfig({ gate: { id: 'g1', site: 's1' }, mqtt: { url: broker.url }, privacy: { idHashKey: '00112233445566778899aabbccddeeff' } }).mqtt!;
-  const link = new MqttLink({ config, clientId, handleSliceMs, will: { topic: `will/${clientId}`, payload: Buffer.from('x') }, log: silentLogger() });
+  const link = newLink(clientId, { handleSliceMs });
   // A probe that runs once per turn of the event loop (its check phase)
   // notes how many messages were handled since its previous run. One
   // message per turn means timers (taps) get their phase between any two.
@@ -78,8 +82,7 @@ it('yields to the event loop between packets once its slice is used', async () =
 
 it('turns Nagle off on its socket when it connects', async () => {
   const spy = sinon.spy(Socket.prototype, 'setNoDelay');
-  const config = parseConfig({ gate: { id: 'g1', site: 's1' }, mqtt: { url: broker.url }, privacy: { idHashKey: '00112233445566778899aabbccddeeff' } }).mqtt!;
-  const link = new MqttLink({ config, clientId: 'nodelay-test', will: { topic: 'will/nodelay', payload: Buffer.from('x') }, log: silentLogger() });
+  const link = newLink('nodelay-test');
   try {
     link.start();
     await waitFor('link up', () => link.connected);
