@@ -1,6 +1,6 @@
 /**
  * A machine-wide lock for tests that use machine-global resources (pcscd,
- * its socket, vpcd's port 35963): test files run in parallel workers, so each
+ * its socket): test files run in parallel workers, so each
  * such file holds this lock from beforeAll to afterAll.
  *
  * The lock is flock(1) on a file, held by a child `flock … cat`: it is

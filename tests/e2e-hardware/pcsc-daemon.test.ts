@@ -8,7 +8,7 @@
  * driver's stop() from a card-removal event must not deadlock (see
  * NfcReader.stop()).
  *
- * pcscd and vpcd's port are machine-wide: this file holds PCSCD_LOCK (as
+ * pcscd and its socket are machine-wide: this file holds PCSCD_LOCK (as
  * tests/drivers/nfc/pcsc.test.ts does) from beforeAll to afterAll.
  */
 import { spawn } from 'node:child_process';

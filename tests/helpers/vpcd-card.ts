@@ -1,8 +1,9 @@
 /**
  * A virtual contactless card for pcscd's vsmartcard-vpcd driver.
  *
- * The vpcd driver inside pcscd LISTENS on 127.0.0.1:35963 (CHANNELID 0x8C7B in
- * /etc/reader.conf.d/vpcd); the card is the TCP client. Inserting the card =
+ * The vpcd driver inside pcscd LISTENS on 127.0.0.1:VPCD_PORT (the port pair
+ * tests/helpers/pcscd.ts picks and writes into pcscd's reader.conf.d; slot 1
+ * is VPCD_PORT + 1); the card is the TCP client. Inserting the card =
  * connecting, removing it = closing the socket. Framing both ways: a 2-byte
  * big-endian length, then the payload. A 1-byte payload from vpcd is a
  * control code (0 power off, 1 power on, 2 reset: no answer; 4: answer the
@@ -11,6 +12,7 @@
  * other APDU with 6A 81 (function not supported).
  */
 import { connect, type Socket } from 'node:net';
+import { VPCD_PORT } from './pcscd.js';
 
 /** A MIFARE-style contactless ATR as PC/SC part 3 builds it (byte 5 = 0x4F). */
 export const CONTACTLESS_ATR = Buffer.from('3B8F8001804F0CA000000306030001000000006A', 'hex');
@@ -41,7 +43,7 @@ export class VirtualCard {
   insert(timeoutMs = 5_000): Promise<void> {
     if (this.socket) return Promise.resolve();
     return new Promise((resolve, reject) => {
-      const socket = connect({ host: this.opts.host ?? '127.0.0.1', port: this.opts.port ?? 35963 });
+      const socket = connect({ host: this.opts.host ?? '127.0.0.1', port: this.opts.port ?? VPCD_PORT });
       socket.setNoDelay(true);
       const timer = setTimeout(() => {
         socket.destroy();

@@ -1,7 +1,7 @@
 /**
  * NfcReader on the real stack: Debian pcscd + the vsmartcard-vpcd driver, a
  * virtual card connecting to vpcd as the card would enter the field.
- * pcscd, its socket and ports 35963/35964 are machine-wide, so EVERY test
+ * pcscd and its socket are machine-wide, so EVERY test
  * touching pcscd lives in this one file, run in order, and the pcscd this
  * file started is killed in afterAll. The daemon-level test on the same stack
  * (tests/e2e-hardware/pcsc-daemon.test.ts) runs in another worker: both files
@@ -11,12 +11,12 @@ import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NfcReader } from '../../../src/drivers/nfc/nfc-reader.js';
 import type { RawCredential } from '../../../src/drivers/types.js';
-import { startPcscd, type Pcscd } from '../../helpers/pcscd.js';
+import { startPcscd, VPCD_PORT, type Pcscd } from '../../helpers/pcscd.js';
 import { VirtualCard } from '../../helpers/vpcd-card.js';
 import { acquireLock, PCSCD_LOCK, type MachineLock } from '../../e2e-hardware/machine-lock.js';
 
-const READER_0 = 'Virtual PCD 00 00'; // vpcd slot listening on 35963
-const READER_1 = 'Virtual PCD 00 01'; // vpcd slot listening on 35964
+const READER_0 = 'Virtual PCD 00 00'; // vpcd slot listening on VPCD_PORT
+const READER_1 = 'Virtual PCD 00 01'; // vpcd slot listening on VPCD_PORT + 1
 const UID = '04A1B2C3D4E5F6';
 
 let pcscd: Pcscd | undefined;
@@ -144,7 +144,7 @@ describe.sequential('NfcReader through pcscd + vpcd', () => {
     await other.reader.start();
     await until(() => other.reader.connected, 8_000, 'second reader attached');
     expect(other.status.at(-1)).toEqual([true, `reader attached: ${READER_1}`]);
-    const onOne = card('04111111111111', { port: 35964 });
+    const onOne = card('04111111111111', { port: VPCD_PORT + 1 });
     await onOne.insert();
     await until(() => other.creds.length === 1, 8_000, 'credential on reader 1');
     expect(other.creds[0]!.cred).toEqual({ kind: 'card', uid: '04111111111111' });
