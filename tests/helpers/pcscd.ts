@@ -5,17 +5,18 @@
  * start over a pcscd it did not start.
  *
  * vpcd's ports. Debian's /etc/reader.conf.d/vpcd puts vpcd's two slots on
- * 35963 and 35964, inside Linux's ephemeral range (32768-60999): any test's
- * outgoing connection (to mosquitto, the admin server...) may hold one of
- * them as its local port, and vpcd's bind then fails with "Address already in
- * use" (a CI run on 2026-11-24 lost both pcscd test files that way). So the
+ * 35963 and 35964, inside Linux's ephemeral range (32768-60999), where
+ * every server the tests start on port 0 (mosquitto, the admin page, TCP
+ * proxies) gets its port: when one holds 35964, vpcd's bind fails with
+ * "Address already in use" (a CI run on 2026-11-24 lost both pcscd test
+ * files that way; reproduced with a listener on 35964). So the
  * helper writes its own reader.conf.d with a free port pair BELOW the
  * ephemeral range, read from /proc/sys/net/ipv4/ip_local_port_range, and
  * starts pcscd with `--config` on it. The device, driver and reader names
  * are Debian's ("Virtual PCD 00 00", "... 00 01").
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -25,11 +26,8 @@ export const PCSCD_SOCKET = process.env.PCSCLITE_CSOCK_NAME ?? '/run/pcscd/pcscd
 /** Slot 0's port (reader "Virtual PCD 00 00"); slot 1 listens on VPCD_PORT + 1. */
 export const VPCD_PORT = pickVpcdPort();
 
-let confDir: string | undefined;
-
-/** A reader.conf.d holding one vpcd entry on VPCD_PORT, written once per process. */
-function vpcdConfDir(): string {
-  if (confDir) return confDir;
+/** A reader.conf.d holding one vpcd entry on VPCD_PORT (removed by the Pcscd's stop()). */
+function writeVpcdConf(): string {
   const dir = mkdtempSync(join(tmpdir(), 'gate-vpcd-'));
   const hex = `0x${VPCD_PORT.toString(16).toUpperCase()}`;
   writeFileSync(
@@ -42,7 +40,6 @@ function vpcdConfDir(): string {
       '',
     ].join('\n'),
   );
-  confDir = dir;
   return dir;
 }
 
@@ -55,16 +52,16 @@ export function pickVpcdPort(): number {
     number,
     number,
   ];
-  const used = portsInUse();
+  const used = new Set(tcpSockets().map((s) => s.port));
   const free = (p: number) => !used.has(p) && !used.has(p + 1);
   for (let p = 24_963; p + 1 < low; p += 2) if (free(p)) return p;
   for (let p = high + 1; p + 1 <= 65_535; p += 2) if (free(p)) return p;
   throw new Error(`no free port pair for vpcd outside the ephemeral range ${low}-${high}`);
 }
 
-/** Local ports of every TCP socket (any state) in /proc/net/tcp and tcp6. */
-function portsInUse(): Set<number> {
-  const used = new Set<number>();
+/** Local port and state (0A = LISTEN) of every TCP socket in /proc/net/tcp and tcp6. */
+function tcpSockets(): Array<{ port: number; listening: boolean }> {
+  const sockets: Array<{ port: number; listening: boolean }> = [];
   for (const file of ['/proc/net/tcp', '/proc/net/tcp6']) {
     let text = '';
     try {
@@ -73,11 +70,11 @@ function portsInUse(): Set<number> {
       continue; // no IPv6 on this machine
     }
     for (const line of text.split('\n').slice(1)) {
-      const local = line.trim().split(/\s+/)[1];
-      if (local) used.add(parseInt(local.slice(local.lastIndexOf(':') + 1), 16));
+      const f = line.trim().split(/\s+/);
+      if (f[1]) sockets.push({ port: parseInt(f[1].slice(f[1].lastIndexOf(':') + 1), 16), listening: f[3] === '0A' });
     }
   }
-  return used;
+  return sockets;
 }
 
 export interface Pcscd {
@@ -92,7 +89,8 @@ export async function startPcscd(timeoutMs = 10_000): Promise<Pcscd> {
   if (await socketAnswers(PCSCD_SOCKET, 300)) {
     throw new Error(`a pcscd not started by this test already answers on ${PCSCD_SOCKET}`);
   }
-  const child = spawn('pcscd', ['--foreground', '--info', '--config', vpcdConfDir()], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const conf = writeVpcdConf();
+  const child = spawn('pcscd', ['--foreground', '--info', '--config', conf], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   const keep = (b: Buffer) => {
     out = (out + b.toString()).slice(-20_000);
@@ -103,6 +101,7 @@ export async function startPcscd(timeoutMs = 10_000): Promise<Pcscd> {
   const exit = new Promise<void>((resolve) =>
     child.once('exit', () => {
       exited = true;
+      rmSync(conf, { recursive: true, force: true });
       resolve();
     }),
   );
@@ -125,17 +124,10 @@ export async function startPcscd(timeoutMs = 10_000): Promise<Pcscd> {
   throw new Error(`pcscd not ready within ${timeoutMs} ms:\n${out}`);
 }
 
-/** vpcd listens on both slots' ports once pcscd has loaded it (state 0A = LISTEN). */
+/** vpcd listens on both slots' ports once pcscd has loaded it. */
 function vpcdListening(): boolean {
-  const text = readFileSync('/proc/net/tcp', 'utf8') + readFileSync('/proc/net/tcp6', 'utf8');
-  const listening = (p: number) => {
-    const port = p.toString(16).toUpperCase().padStart(4, '0');
-    return text.split('\n').some((l) => {
-      const f = l.trim().split(/\s+/);
-      return f[1]?.endsWith(`:${port}`) && f[3] === '0A';
-    });
-  };
-  return listening(VPCD_PORT) && listening(VPCD_PORT + 1);
+  const listening = new Set(tcpSockets().filter((s) => s.listening).map((s) => s.port));
+  return listening.has(VPCD_PORT) && listening.has(VPCD_PORT + 1);
 }
 
 function socketAnswers(path: string, timeoutMs: number): Promise<boolean> {
