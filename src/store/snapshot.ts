@@ -78,9 +78,10 @@ const yieldLoop = () => new Promise<void>((r) => setImmediate(r));
  * Default slice, commit included. 1 ms, not 2: a tap waits for the slice in
  * progress, and a timer due during one often waits for two (libuv's timers
  * have 1 ms resolution, so the next check phase can come first). bench/sync,
- * 1M credentials, 2026-11-24: worst decision in the apply proper 3.67 ms
- * (p99 over the whole apply 1.31 ms) against 4.21, 5.34 and 7.51 ms with 2 ms
- * slices in the same hour; the apply took 26.4 s instead of 22-24 s.
+ * 1M credentials, 2026-11-24: worst decision in the apply proper 3.25-4.39 ms
+ * over four runs, against 4.21 and 7.51 ms in two runs with 2 ms slices the
+ * same hour (4.70-9.03 ms in six the day before); the apply took 26-29 s
+ * instead of 22-24 s.
  */
 export const APPLY_SLICE_MS = 1;
 
