@@ -47,7 +47,7 @@ function writeVpcdConf(): string {
  * The first pair (p, p + 1) from 24963 up with neither port in any socket
  * table, kept below the ephemeral range (or above it, if that starts low).
  */
-export function pickVpcdPort(): number {
+function pickVpcdPort(): number {
   const [low, high] = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/).map(Number) as [
     number,
     number,
