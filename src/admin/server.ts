@@ -95,7 +95,8 @@ export async function buildAdminServer(deps: AdminDeps): Promise<FastifyInstance
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: 64 * 1024,
     trustProxy: false,
-  });
+    ...(deps.tls ? { https: { cert: deps.tls.cert, key: deps.tls.key } } : {}),
+  }) as unknown as FastifyInstance;
 
   const accounts = new AccountStore(deps.store.db);
   const sessionTtlMs = deps.sessionTtlMs ?? DEFAULT_SESSION_TTL_MS;
@@ -129,17 +130,21 @@ export async function buildAdminServer(deps: AdminDeps): Promise<FastifyInstance
     reply.header('x-content-type-options', 'nosniff');
     reply.header('referrer-policy', 'no-referrer');
     reply.header('x-frame-options', 'DENY');
-    if (req.url.startsWith('/api/')) reply.header('cache-control', 'no-store');
+    // Static files and the page set their own; everything else (API answers, errors, 404s) is never cached.
+    if (!reply.hasHeader('cache-control')) reply.header('cache-control', 'no-store');
   });
 
-  installAuth(app, ctx.sessions);
+  // Before any route: the onRoute check must see every registration, static files included.
+  installAuth(app, ctx.sessions, { staticRoot: ctx.publicDir });
   app.setErrorHandler((err: FastifyError | AdminError, req, reply) => {
     const { status, body } = toErrorBody(err);
     if (status >= 500) req.log.error({ err, route: req.routeOptions.url }, 'admin request failed');
     return reply.code(status).send(body);
   });
-  app.setNotFoundHandler((req, reply) => {
-    const body: ErrorBody = { error: { code: 'NOT_FOUND', message: 'no such page' } };
+  // The access hook answers a request that matches no route before this runs; kept so a
+  // 404 raised anywhere else (static's callNotFound) has the same body.
+  app.setNotFoundHandler((_req, reply) => {
+    const body: ErrorBody = { error: { code: 'NOT_FOUND', message: 'page not found' } };
     return reply.code(404).send(body);
   });
 
@@ -147,6 +152,10 @@ export async function buildAdminServer(deps: AdminDeps): Promise<FastifyInstance
     root: ctx.publicDir,
     // `/` and `/index.html` are served by i18nRoutes, already in the reader's language.
     index: false,
+    // One route per file found at start (public, see installAuth): no catch-all route that
+    // unmatched paths would reach.
+    wildcard: false,
+    globIgnore: ['index.html'],
     cacheControl: true,
     maxAge: 0,
   });

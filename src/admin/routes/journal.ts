@@ -13,6 +13,7 @@ import { EVENT_TYPES, type JournalEvent } from '../../store/types.js';
 import { parse } from '../validate.js';
 import { AdminError } from '../errors.js';
 import { recordAdminAction } from '../audit.js';
+import { operatorOf } from '../session.js';
 
 const when = z
   .string()
@@ -69,13 +70,15 @@ export async function searchCall<T>(fn: () => Promise<T>): Promise<T> {
 }
 
 export function journalRoutes(app: FastifyInstance, ctx: AdminContext): void {
-  app.post('/api/journal/search', async (req) => {
+  const signedIn = { config: { access: 'signed-in' as const } };
+  app.post('/api/journal/search', signedIn, async (req) => {
     const body = parse(filterBody, req.body);
     const page = await searchCall(() => ctx.searcher.search(toFilter(body), body.page, body.pageSize));
     return { ...page, events: page.events.map((ev) => ctx.live.item(ev)) };
   });
 
-  app.post('/api/journal/export', async (req, reply) => {
+  app.post('/api/journal/export', signedIn, async (req, reply) => {
+    const operator = operatorOf(req).account;
     const body = parse(filterBody, req.body);
     const events = ctx.searcher.iterate(toFilter(body));
     const gate = ctx.deps.gate.status().gate;
@@ -84,7 +87,7 @@ export function journalRoutes(app: FastifyInstance, ctx: AdminContext): void {
       yield `\uFEFF${csvLine(CSV_COLUMNS)}\r\n`;
       for await (const ev of events) yield `${csvRow(ev)}\r\n`;
     }
-    const seq = recordAdminAction(ctx.deps, req.session!.account, 'journal_exported', filterFields(body));
+    const seq = recordAdminAction(ctx.deps, operator, 'journal_exported', filterFields(body));
     req.log.info({ seq }, 'journal exported');
     return reply
       .type('text/csv; charset=utf-8')

@@ -13,6 +13,7 @@ import { processPhoto } from '../photo.js';
 import { parseRegistration, registerVisitor, registrationMessage } from '../registration.js';
 import { opaqueId, parse } from '../validate.js';
 import { photoUrl } from '../live-view.js';
+import { operatorOf } from '../session.js';
 import type { VisitorRecord } from '../../store/visitors.js';
 import type { Credential } from '../../store/types.js';
 
@@ -43,8 +44,10 @@ function publicView(v: VisitorRecord) {
 
 export function visitorRoutes(app: FastifyInstance, ctx: AdminContext): void {
   const { deps, visitors } = ctx;
+  const signedIn = { config: { access: 'signed-in' as const } };
 
-  app.post('/api/visitors', async (req, reply) => {
+  app.post('/api/visitors', signedIn, async (req, reply) => {
+    const operator = operatorOf(req).account;
     if (!req.isMultipart()) throw new AdminError('NOT_MULTIPART', 415, 'send the form as multipart/form-data');
     const fields: Record<string, string> = {};
     let upload: Buffer | undefined;
@@ -60,20 +63,20 @@ export function visitorRoutes(app: FastifyInstance, ctx: AdminContext): void {
     const form = parseRegistration(fields);
     if (!upload || upload.length === 0) throw badInput('a photo is required', 'PHOTO_REQUIRED');
     const photo = await processPhoto(upload);
-    const result = registerVisitor(deps, visitors, form, photo, req.session!.account);
+    const result = registerVisitor(deps, visitors, form, photo, operator);
     return reply.code(201).send(result);
   });
 
-  app.get('/api/visitors/pending', { config: { role: 'admin' } }, async () => ({
+  app.get('/api/visitors/pending', { config: { access: 'admin' } }, async () => ({
     visitors: visitors.pending().map(publicView),
   }));
 
-  app.post('/api/visitors/approve', { config: { role: 'admin' } }, async (req) => {
+  app.post('/api/visitors/approve', { config: { access: 'admin' } }, async (req) => {
+    const operator = operatorOf(req).account;
     const { personId } = parse(approveBody, req.body);
     const v = visitors.get(personId);
     if (!v) throw notFound('visitor');
     if (v.review !== 'pending') throw new AdminError('NOT_PENDING', 409, 'this visitor is not waiting for review');
-    const operator = req.session!.account;
     const now = deps.clock();
     const credential: Credential = {
       key: v.credentialKey,
@@ -92,14 +95,14 @@ export function visitorRoutes(app: FastifyInstance, ctx: AdminContext): void {
     return { personId, review: 'approved', seq };
   });
 
-  app.get('/api/visitors/:personId', async (req) => {
+  app.get('/api/visitors/:personId', signedIn, async (req) => {
     const { personId } = parse(idParams, req.params);
     const v = visitors.get(personId);
     if (!v) throw notFound('visitor');
     return publicView(v);
   });
 
-  app.get('/api/visitors/:personId/pass.svg', async (req, reply) => {
+  app.get('/api/visitors/:personId/pass.svg', signedIn, async (req, reply) => {
     const { personId } = parse(idParams, req.params);
     const token = visitors.get(personId)?.passToken;
     if (!token) throw notFound('pass');
