@@ -5,7 +5,7 @@
  */
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyReply, type FastifyError, type FastifyInstance } from 'fastify';
 import fastifyCookie from '@fastify/cookie';
 import fastifyMultipart from '@fastify/multipart';
 import fastifyStatic from '@fastify/static';
@@ -96,6 +96,23 @@ export async function buildAdminServer(deps: AdminDeps): Promise<FastifyInstance
     bodyLimit: 64 * 1024,
     trustProxy: false,
     ...(deps.tls ? { https: { cert: deps.tls.cert, key: deps.tls.key } } : {}),
+    // A path that cannot be decoded, or a parameter longer than any id, matches no route: 404
+    // with the API's error body, before any hook or handler.
+    frameworkErrors: (err, _req, reply) => {
+      const notRoutable = err.code === 'FST_ERR_BAD_URL' || err.code === 'FST_ERR_MAX_PARAM_LENGTH';
+      const status = notRoutable ? 404 : 400;
+      const body: ErrorBody = { error: { code: notRoutable ? 'NOT_FOUND' : 'BAD_REQUEST', message: notRoutable ? 'page not found' : 'bad request' } };
+      void (reply as unknown as FastifyReply).code(status).header('cache-control', 'no-store').send(body);
+    },
+    // A request line or header Node's parser refuses never reaches fastify: same error shape.
+    clientErrorHandler: (err, socket) => {
+      if (!socket.writable) return socket.destroy(err);
+      const body = JSON.stringify({ error: { code: 'MALFORMED_REQUEST', message: 'malformed HTTP request' } } satisfies ErrorBody);
+      const status = (err as { code?: string }).code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large' : '400 Bad Request';
+      socket.end(
+        `HTTP/1.1 ${status}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nCache-Control: no-store\r\nConnection: close\r\n\r\n${body}`,
+      );
+    },
   }) as unknown as FastifyInstance;
 
   const accounts = new AccountStore(deps.store.db);
