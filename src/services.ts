@@ -69,8 +69,9 @@ export async function optionalServices(deps: ServiceDeps): Promise<Component[]> 
         dataDir: deps.dataDir,
         log: log.child({ c: 'admin' }),
         clock,
+        visitLimits: { maxAdvanceDays: config.admin.maxAdvanceDays, maxVisitDays: config.admin.maxVisitDays },
       },
-      { listen: config.admin.listen, visitorDays: config.privacy.retention.visitorDays },
+      { listen: config.admin.listen, visitorDays: config.privacy.retention.visitorDays, tls: config.admin.tls },
     );
     components.push({ name: 'admin', start: () => admin.start(), stop: () => admin.stop() });
   }

@@ -8,19 +8,19 @@ import { z } from 'zod';
 import type { AdminContext } from '../server.js';
 import { AdminError, notFound } from '../errors.js';
 import { hashPassword, passwordProblem } from '../password.js';
-import { accountName, parse } from '../validate.js';
+import { accountName, parse, plain } from '../validate.js';
 import { recordAdminAction } from '../audit.js';
 import { operatorOf } from '../session.js';
 
 const role = z.enum(['guard', 'admin']);
-const createBody = z.object({ name: accountName, role, password: z.string() });
+const createBody = z.strictObject({ name: accountName, role, password: plain(200) });
 const updateBody = z
-  .object({ name: accountName, role: role.optional(), disabled: z.boolean().optional(), password: z.string().optional() })
+  .strictObject({ name: accountName, role: role.optional(), disabled: z.boolean().optional(), password: plain(200).optional() })
   .refine((b) => b.role !== undefined || b.disabled !== undefined || b.password !== undefined, {
     message: 'nothing to change',
     path: ['role'],
   });
-const nameBody = z.object({ name: accountName });
+const nameBody = z.strictObject({ name: accountName });
 
 function checkPassword(p: string): void {
   const problem = passwordProblem(p);

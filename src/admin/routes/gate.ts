@@ -12,15 +12,15 @@ import { parse, text } from '../validate.js';
 import { recordAdminAction } from '../audit.js';
 import { operatorOf } from '../session.js';
 
-const openBody = z.object({ direction: z.enum(['in', 'out']), reason: text(200) });
-const modeBody = z.object({
+const openBody = z.strictObject({ direction: z.enum(['in', 'out']), reason: text(200) });
+const modeBody = z.strictObject({
   mode: z.enum(['normal', 'lockdown', 'emergency']),
   reason: text(200),
   confirm: z.literal(true, { message: 'confirm must be true' }).optional(),
 });
 const ackBody = z.union([
-  z.object({ seqs: z.array(z.number().int().min(1)).min(1).max(500) }),
-  z.object({ all: z.literal(true) }),
+  z.strictObject({ seqs: z.array(z.number().int().min(1)).min(1).max(500) }),
+  z.strictObject({ all: z.literal(true) }),
 ]);
 
 /** Errors the gate throws for bad input carry these codes; anything else is a fault. */

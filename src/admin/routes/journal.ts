@@ -10,25 +10,22 @@ import type { AdminContext } from '../server.js';
 import { REASONS } from '../../controller/reasons.js';
 import { CSV_COLUMNS, csvLine, csvRow, type JournalFilter } from '../../store/journal-search.js';
 import { EVENT_TYPES, type JournalEvent } from '../../store/types.js';
-import { parse } from '../validate.js';
+import { isoTime, parse, plain } from '../validate.js';
 import { AdminError } from '../errors.js';
 import { recordAdminAction } from '../audit.js';
 import { operatorOf } from '../session.js';
 
-const when = z
-  .string()
-  .max(40)
-  .transform((s) => Date.parse(s))
-  .refine((n) => Number.isFinite(n), 'expected a date and time');
+const when = isoTime;
 const blankToUndef = (v: unknown) => (v === '' || v === null ? undefined : v);
 
-const filterBody = z.object({
+const filterBody = z.strictObject({
   from: z.preprocess(blankToUndef, when.optional()),
   to: z.preprocess(blankToUndef, when.optional()),
   type: z.preprocess(blankToUndef, z.enum(EVENT_TYPES).optional()),
   reason: z.preprocess(blankToUndef, z.enum(REASONS).optional()),
   direction: z.preprocess(blankToUndef, z.enum(['in', 'out']).optional()),
-  person: z.preprocess(blankToUndef, z.string().trim().min(1).max(100).optional()),
+  // No control characters (a NUL would end SQLite's LIKE pattern early); % and _ are escaped by the store.
+  person: z.preprocess(blankToUndef, plain(400).trim().min(1).max(100).optional()),
   page: z.number().int().min(1).max(1_000_000).default(1),
   pageSize: z.number().int().min(1).max(200).default(50),
 });

@@ -14,7 +14,7 @@ import { photoUrl } from '../live-view.js';
 import { searchCall } from './journal.js';
 import { formatTs } from '../../store/time.js';
 
-const idParams = z.object({ personId: opaqueId });
+const idParams = z.strictObject({ personId: opaqueId });
 
 export function peopleRoutes(app: FastifyInstance, ctx: AdminContext): void {
   const { deps, visitors } = ctx;

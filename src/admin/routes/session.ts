@@ -11,11 +11,12 @@ import type { AdminContext } from '../server.js';
 import { AdminError } from '../errors.js';
 import { dummyHash, hashPassword, passwordProblem, verifyPassword } from '../password.js';
 import { clearSessionCookie, operatorOf, setSessionCookie } from '../session.js';
-import { parse } from '../validate.js';
+import { parse, plain } from '../validate.js';
 import { recordAdminAction } from '../audit.js';
 
-const loginBody = z.object({ name: z.string().min(1).max(64), password: z.string().min(1).max(200) });
-const passwordBody = z.object({ current: z.string().min(1).max(200), password: z.string() });
+const loginBody = z.strictObject({ name: plain(64).min(1), password: plain(200).min(1) });
+const passwordBody = z.strictObject({ current: plain(200).min(1), password: plain(200) });
+const emptyBody = z.strictObject({});
 
 export function sessionRoutes(app: FastifyInstance, ctx: AdminContext): void {
   const { deps, accounts, sessions, limiter } = ctx;
@@ -57,6 +58,7 @@ export function sessionRoutes(app: FastifyInstance, ctx: AdminContext): void {
   });
 
   app.post('/api/logout', signedIn, async (req, reply) => {
+    parse(emptyBody, req.body);
     sessions.destroy(operatorOf(req).tokenHash);
     clearSessionCookie(reply, req.protocol === 'https');
     return { ok: true };

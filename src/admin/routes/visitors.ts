@@ -10,15 +10,15 @@ import { z } from 'zod';
 import type { AdminContext } from '../server.js';
 import { AdminError, badInput, notFound } from '../errors.js';
 import { processPhoto } from '../photo.js';
-import { parseRegistration, registerVisitor, registrationMessage } from '../registration.js';
+import { DEFAULT_VISIT_LIMITS, parseRegistration, registerVisitor, registrationMessage } from '../registration.js';
 import { opaqueId, parse } from '../validate.js';
 import { photoUrl } from '../live-view.js';
 import { operatorOf } from '../session.js';
 import type { VisitorRecord } from '../../store/visitors.js';
 import type { Credential } from '../../store/types.js';
 
-const approveBody = z.object({ personId: opaqueId });
-const idParams = z.object({ personId: opaqueId });
+const approveBody = z.strictObject({ personId: opaqueId });
+const idParams = z.strictObject({ personId: opaqueId });
 
 /** What the page shows of a visitor: enough for the pass and the review, never the document number. */
 function publicView(v: VisitorRecord) {
@@ -54,13 +54,17 @@ export function visitorRoutes(app: FastifyInstance, ctx: AdminContext): void {
     for await (const part of req.parts() as AsyncIterable<Multipart>) {
       if (part.type === 'file') {
         if (part.fieldname !== 'photo') throw badInput(`unexpected file field ${part.fieldname}`);
+        if (upload) throw badInput('send one photo', 'DUPLICATE_FIELD');
         upload = await part.toBuffer(); // throws FST_REQ_FILE_TOO_LARGE → PHOTO_TOO_LARGE (413)
       } else {
         if (part.valueTruncated) throw badInput(`field ${part.fieldname} is too long`, 'FIELD_TOO_LONG');
-        if (typeof part.value === 'string') fields[part.fieldname] = part.value;
+        if (typeof part.value !== 'string') throw badInput(`field ${part.fieldname} is not text`);
+        // A field sent twice would leave the server to pick one: refuse instead.
+        if (Object.hasOwn(fields, part.fieldname)) throw badInput(`field ${part.fieldname} is sent twice`, 'DUPLICATE_FIELD');
+        fields[part.fieldname] = part.value;
       }
     }
-    const form = parseRegistration(fields);
+    const form = parseRegistration(fields, deps.clock(), deps.visitLimits ?? DEFAULT_VISIT_LIMITS);
     if (!upload || upload.length === 0) throw badInput('a photo is required', 'PHOTO_REQUIRED');
     const photo = await processPhoto(upload);
     const result = registerVisitor(deps, visitors, form, photo, operator);
