@@ -51,7 +51,15 @@ export interface Daemon {
   stop(): Promise<number | null>;
 }
 
-export async function startDaemon(opts: { beforeStart?: (dbPath: string) => void | Promise<void> } = {}): Promise<Daemon> {
+export async function startDaemon(
+  opts: {
+    beforeStart?: (dbPath: string) => void | Promise<void>;
+    /** Serve the page over HTTPS with these PEM files (admin.tls). */
+    tls?: { cert: string; key: string };
+    /** Run under this umask (a shell starts the daemon), e.g. 0o022 as a hand-started process has. */
+    umask?: number;
+  } = {},
+): Promise<Daemon> {
   const dir = mkdtempSync(join(tmpdir(), 'gc-e2e-'));
   const port = await freePort();
   const dbPath = join(dir, 'gate.db');
@@ -68,14 +76,17 @@ export async function startDaemon(opts: { beforeStart?: (dbPath: string) => void
       inputs: { passage: { line: 22 }, door: { line: 23 } },
     },
     access: { duplicateTapMs: 0, antiPassback: false },
-    admin: { listen: `127.0.0.1:${port}` },
+    admin: { listen: `127.0.0.1:${port}`, ...(opts.tls ? { tls: opts.tls } : {}) },
     log: { level: 'info' },
   };
   const cfgPath = join(dir, 'config.yaml');
   writeFileSync(cfgPath, stringify(config));
   await opts.beforeStart?.(dbPath);
 
-  const child: ChildProcessWithoutNullStreams = spawn(process.execPath, ['dist/src/main.js', '--config', cfgPath], {
+  const argv = ['dist/src/main.js', '--config', cfgPath];
+  const child: ChildProcessWithoutNullStreams = opts.umask === undefined
+    ? spawn(process.execPath, argv, { cwd: ROOT, stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, NOTIFY_SOCKET: '' } })
+    : spawn('/bin/sh', ['-c', `umask ${opts.umask.toString(8).padStart(4, '0')} && exec "$0" "$@"`, process.execPath, ...argv], {
     cwd: ROOT,
     stdio: ['pipe', 'pipe', 'pipe'],
     env: { ...process.env, NOTIFY_SOCKET: '' },
@@ -97,7 +108,7 @@ export async function startDaemon(opts: { beforeStart?: (dbPath: string) => void
 
   return {
     dir,
-    url: `http://127.0.0.1:${port}`,
+    url: `${opts.tls ? 'https' : 'http'}://127.0.0.1:${port}`,
     dbPath,
     output: () => out,
     type: (line) => child.stdin.write(`${line}\n`),
