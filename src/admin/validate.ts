@@ -5,7 +5,11 @@ import { AdminError } from './errors.js';
 export function parse<T extends z.ZodType>(schema: T, value: unknown): z.infer<T> {
   const r = schema.safeParse(value ?? {});
   if (r.success) return r.data;
-  const fields = [...new Set(r.error.issues.map((i) => i.path.map(String).join('.') || '(body)'))];
+  // An unknown field is named (its name, never its value); other issues name the field they are about.
+  const paths = r.error.issues.flatMap((i) =>
+    i.code === 'unrecognized_keys' ? i.keys.map((k) => [...i.path, k]) : [i.path],
+  );
+  const fields = [...new Set(paths.map((p) => p.map(String).join('.') || '(body)'))];
   const err = new AdminError('BAD_INPUT', 400, `invalid ${fields.join(', ')}`) as AdminError & { fields: string[] };
   err.fields = fields;
   throw err;

@@ -67,12 +67,12 @@ describe('hostile input', () => {
     for (const { url, body } of [...bodies, { url: '/api/alerts/ack', body: { all: true } }, { url: '/api/logout', body: {} }]) {
       const res = await call(h, admin, 'POST', url, { ...body, role2: 'admin' });
       expect(res.statusCode, `${url}: ${res.body}`).toBe(400);
-      expect(res.json().error.code).toBe('BAD_INPUT');
+      expect(res.json().error).toMatchObject({ code: 'BAD_INPUT', fields: ['role2'] });
     }
     const form = multipart(visitorFields({ isAdmin: 'true' }), { data: photo });
     const res = await call(h, admin, 'POST', '/api/visitors', form.payload, form.headers);
     expect(res.statusCode, res.body).toBe(400);
-    expect(res.json().error.fields).toContain('(body)');
+    expect(res.json().error.fields).toEqual(['isAdmin']);
     expect(state()).toEqual(before);
   });
 
