@@ -4,7 +4,7 @@
  * Each is imported only when configured, so a gate without them starts
  * without loading fastify, sharp or mqtt.
  */
-import type { Config } from './config.js';
+import { isLoopbackHost, type Config } from './config.js';
 import type { Logger } from './log.js';
 import type { Component } from './lifecycle.js';
 import type { Store } from './store/index.js';
@@ -57,6 +57,10 @@ export async function optionalServices(deps: ServiceDeps): Promise<Component[]> 
   }
 
   if (config.admin.listen) {
+    const host = config.admin.listen.slice(0, config.admin.listen.lastIndexOf(':'));
+    if (!config.admin.tls && !isLoopbackHost(host)) {
+      log.warn({ listen: config.admin.listen }, 'admin page on plain HTTP beyond loopback (admin.allowPlainHttp): passwords and session cookies cross the network in clear');
+    }
     const { AdminService } = await import('./admin/service.js');
     const admin = new AdminService(
       {

@@ -7,7 +7,7 @@ export function parse<T extends z.ZodType>(schema: T, value: unknown): z.infer<T
   if (r.success) return r.data;
   // An unknown field is named (its name, never its value); other issues name the field they are about.
   const paths = r.error.issues.flatMap((i) =>
-    i.code === 'unrecognized_keys' ? i.keys.map((k) => [...i.path, k]) : [i.path],
+    i.code === 'unrecognized_keys' ? i.keys.map((k) => [...i.path, /^[A-Za-z0-9_.-]{1,64}$/.test(k) ? k : '(unknown field)']) : [i.path],
   );
   const fields = [...new Set(paths.map((p) => p.map(String).join('.') || '(body)'))];
   const err = new AdminError('BAD_INPUT', 400, `invalid ${fields.join(', ')}`) as AdminError & { fields: string[] };
