@@ -84,13 +84,12 @@ export async function startDaemon(
   await opts.beforeStart?.(dbPath);
 
   const argv = ['dist/src/main.js', '--config', cfgPath];
-  const child: ChildProcessWithoutNullStreams = opts.umask === undefined
-    ? spawn(process.execPath, argv, { cwd: ROOT, stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, NOTIFY_SOCKET: '' } })
-    : spawn('/bin/sh', ['-c', `umask ${opts.umask.toString(8).padStart(4, '0')} && exec "$0" "$@"`, process.execPath, ...argv], {
-    cwd: ROOT,
-    stdio: ['pipe', 'pipe', 'pipe'],
-    env: { ...process.env, NOTIFY_SOCKET: '' },
-  });
+  const spawnOpts = { cwd: ROOT, stdio: ['pipe', 'pipe', 'pipe'] as const, env: { ...process.env, NOTIFY_SOCKET: '' } };
+  // With a umask: through sh, which sets it and execs node (the pid stays the daemon's).
+  const child: ChildProcessWithoutNullStreams =
+    opts.umask === undefined
+      ? spawn(process.execPath, argv, spawnOpts)
+      : spawn('/bin/sh', ['-c', `umask ${opts.umask.toString(8).padStart(4, '0')} && exec "$0" "$@"`, process.execPath, ...argv], spawnOpts);
   let out = '';
   child.stdout.setEncoding('utf8').on('data', (c: string) => (out += c));
   child.stderr.setEncoding('utf8').on('data', (c: string) => (out += c));
