@@ -23,7 +23,7 @@ import { resolve } from 'node:path';
 import type { FastifyInstance, FastifyReply, FastifyRequest, RouteOptions } from 'fastify';
 import type { AccountRole, AccountStore } from '../store/accounts.js';
 import type { Clock } from '../drivers/types.js';
-import { AdminError, badCsrf, forbidden, notFound, unauthorized } from './errors.js';
+import { AdminError, badCsrf, badInput, forbidden, notFound, unauthorized } from './errors.js';
 
 export const SESSION_COOKIE = 'gc_session';
 export const CSRF_HEADER = 'x-csrf-token';
@@ -193,6 +193,11 @@ export function installAuth(app: FastifyInstance, sessions: Sessions, opts: Acce
     if (!req.session) throw unauthorized();
     if (unsafe && !csrfOk(req.headers[CSRF_HEADER], req.session.csrf)) throw badCsrf();
     if (access === 'admin' && req.session.role !== 'admin') throw forbidden();
+    // No API route takes query parameters: one sent is an unknown field like any other.
+    const query = req.query as Record<string, unknown> | undefined;
+    if (query && Object.keys(query).length > 0) {
+      throw Object.assign(badInput('this route takes no query parameters'), { fields: ['(query)'] });
+    }
   });
 }
 
