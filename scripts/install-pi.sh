@@ -200,6 +200,11 @@ else
 fi
 say "admin page certificate fingerprint (compare it with the browser's before trusting the page):"
 run openssl x509 -noout -fingerprint -sha256 -in "$TLS_CERT"
+# A config kept from before HTTPS: plain HTTP beyond loopback is now a config error (exit 78).
+if [ -r "$CONF_FILE" ] && grep -qE '^\s*listen:' "$CONF_FILE" && ! grep -qE '^\s*(tls:|allowPlainHttp:\s*true)' "$CONF_FILE"; then
+  say "warning: $CONF_FILE has admin.listen but no admin.tls: unless it listens on loopback the service will refuse to start."
+  say "         add under admin:  tls: { cert: $TLS_CERT, key: $TLS_KEY }   (see docs/security.md)"
+fi
 
 # --- 8. The service ----------------------------------------------------------------------
 say "systemd unit $UNIT"
