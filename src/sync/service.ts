@@ -248,6 +248,11 @@ export class SyncService {
     }
   }
 
+  /** Central messages refused since start (journaled or suppressed by the rate limit). */
+  rejectionCount(): number {
+    return this.rejections.count;
+  }
+
   get connected(): boolean {
     return this.link?.connected ?? false;
   }
