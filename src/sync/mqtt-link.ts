@@ -135,12 +135,15 @@ export class MqttLink extends EventEmitter<LinkEvents> {
     // come again after every reconnect, and the link would never stay up.
     // So once the CONNECT is written, the local check allows the 5 bytes of
     // fixed header; the payload itself is checked exactly (service.ts).
+    // (Measured on mosquitto 2.0.11: a 5 246 977-byte packet was forwarded
+    // against a declared 5 246 976, tests/sync/oversize.test.ts.)
+    const props = (client.options.properties ??= {});
+    const loosen = () => void (props.maximumPacketSize = declaredMax + 5);
+    loosen(); // MqttClient's constructor has already written the first CONNECT
     client.on('packetsend', (packet) => {
-      if (packet.cmd === 'connect' && options.properties) options.properties.maximumPacketSize = declaredMax + 5;
+      if (packet.cmd === 'connect') loosen();
     });
-    this.rearm = () => {
-      if (options.properties) options.properties.maximumPacketSize = declaredMax;
-    };
+    this.rearm = () => void (props.maximumPacketSize = declaredMax);
     const hold = this.opts.holdAck;
     // Incoming packets in slices of about HANDLE_SLICE_MS of the event loop.
     // mqtt.js handles the packets of one socket read back to back in a
