@@ -136,7 +136,8 @@ export class WhitelistSync {
       return;
     }
     if (this.target?.version === m.version) return;
-    if (this.target && this.target.sha256 !== m.sha256) void this.deps.chunks.prune(m.version - 1);
+    // Older versions' chunks go, but not under a running apply (it reads them; it prunes when done).
+    if (this.target && this.target.sha256 !== m.sha256 && !this.applying) void this.deps.chunks.prune(m.version - 1);
     this.target = m;
     this.lastChunkAt = this.deps.clock();
     this.deps.log.info({ version: m.version, local, chunks: m.chunks }, 'whitelist snapshot announced');
@@ -299,6 +300,14 @@ export class WhitelistSync {
     this.fetchChunks();
   }
 
+  /**
+   * End the fetch of `m` unless a newer manifest replaced it while `m` was
+   * being applied: that one's fetch (and subscriptions) must go on.
+   */
+  private finishIf(m: ManifestMsg): void {
+    if (this.target === m) this.finish();
+  }
+
   private finish(): void {
     this.target = undefined;
     this.release();
@@ -352,7 +361,7 @@ export class WhitelistSync {
     try {
       if ((await this.hashOf(m)) !== m.sha256) {
         rejections.report({ topic: 'whitelist/manifest', code: 'BAD_HASH', message: `chunks of version ${m.version} do not match the manifest sha256` });
-        this.finish();
+        this.finishIf(m);
         await chunks.drop(m.version);
         return;
       }
@@ -366,7 +375,7 @@ export class WhitelistSync {
       });
       gate.record({ type: 'whitelist_applied', version: m.version, from: local, kind: 'snapshot', counts });
       log.info({ version: m.version, from: local, ...counts, ms: clock() - started }, 'whitelist snapshot applied');
-      this.finish();
+      this.finishIf(m);
       this.deps.onChange();
       await chunks.prune(m.version);
     } catch (err) {
@@ -374,7 +383,7 @@ export class WhitelistSync {
       const code = (err as { code?: string }).code;
       if (code === 'BAD_WHITELIST' || code === 'BAD_TIME') {
         rejections.report({ topic: 'whitelist/chunk', code: 'BAD_WHITELIST', message: (err as Error).message });
-        this.finish();
+        this.finishIf(m);
         await chunks.drop(m.version);
       } else {
         log.error({ err: (err as Error).message, version: m.version }, 'whitelist snapshot apply failed');

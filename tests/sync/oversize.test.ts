@@ -76,9 +76,17 @@ describe('oversize central messages', () => {
   it('are dropped by the broker on every topic: the gate never sees them and its memory stays put', async () => {
     const pid = gate.pid!;
     await ping();
-    // Peak RSS from here on (writing 5 to clear_refs resets VmHWM to the current RSS).
-    writeFileSync(`/proc/${pid}/clear_refs`, '5');
+    // Peak RSS from here on: writing 5 to clear_refs resets VmHWM to the current RSS; where
+    // that is not allowed, RSS sampled every 5 ms stands in for the peak.
+    let hwmReset = true;
+    try {
+      writeFileSync(`/proc/${pid}/clear_refs`, '5');
+    } catch {
+      hwmReset = false;
+    }
     const before = mem(pid);
+    let sampled = before.rss;
+    const sampler = setInterval(() => (sampled = Math.max(sampled, mem(pid).rss)), 5);
     const d0 = dropped();
     const big = (n: number) => Buffer.alloc(n, 0x7b);
     const sends: Array<[string, number]> = [
@@ -94,10 +102,13 @@ describe('oversize central messages', () => {
     // A command after them: once it is answered, every one of them was delivered or dropped.
     await ping();
     await waitFor('broker drops logged', () => dropped() - d0 >= sends.length, 10_000);
+    clearInterval(sampler);
     const after = mem(pid);
-    console.log(`gate RSS ${before.rss} → ${after.rss} kB, peak ${after.hwm} kB (from ${before.hwm}); broker dropped ${dropped() - d0}`);
+    const peak = hwmReset ? after.hwm : sampled;
+    console.log(`gate RSS ${before.rss} → ${after.rss} kB, peak ${peak} kB (${hwmReset ? 'VmHWM' : 'sampled'}); broker dropped ${dropped() - d0}`);
     expect(dropped() - d0).toBe(sends.length);
-    expect(after.hwm - before.rss).toBeLessThan(4 * 1024); // peak within 4 MB of where it was
+    // peak within 8 MB of where it was (measured 2-4.5 MB of ordinary churn; the 128 MiB ack alone took +640 MB before)
+    expect(peak - before.rss).toBeLessThan(8 * 1024);
     expect(out).not.toContain('central message rejected'); // none of them reached the gate
     expect(out).not.toContain('mqtt connection lost');
   }, 120_000);
