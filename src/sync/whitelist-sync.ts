@@ -124,7 +124,7 @@ export class WhitelistSync {
     if (this.target) this.fetchChunks();
   }
 
-  /** Chunk indexes this gate holds subscriptions for (tests, status). */
+  /** Chunk indexes this gate holds subscriptions for, as saved in settings. */
   chunkSubscriptions(): number[] {
     return [...this.subscribed].sort((a, b) => a - b);
   }
