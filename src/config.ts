@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { DEFAULT_MAX_PAYLOAD_BYTES } from './sync/protocol/limits.js';
 
 export const BAUD_RATES = [1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200] as const;
 
@@ -70,7 +71,13 @@ export const configSchema = z.strictObject({
       /** Max events published and not yet acked by central. */
       window: z.number().int().min(1).max(100_000).default(2_000),
       batchSize: z.number().int().min(1).max(500).default(500),
-      maxPayloadBytes: z.number().int().min(1_024).max(256 * 1024 * 1024).default(64 * 1024 * 1024),
+      /**
+       * Largest central message (signed envelope) accepted; the gate declares
+       * it (plus the PUBLISH overhead) as its MQTT 5 Maximum Packet Size, so
+       * the broker drops larger ones instead of sending them. Default 5 MiB:
+       * the largest whitelist chunk gatectl makes, with margin (sync/protocol/limits.ts).
+       */
+      maxPayloadBytes: z.number().int().min(1_024).max(256 * 1024 * 1024).default(DEFAULT_MAX_PAYLOAD_BYTES),
     })
     .optional(),
   central: z
