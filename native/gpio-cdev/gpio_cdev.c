@@ -321,7 +321,7 @@ static void on_poll(uv_poll_t *p, int status, int events) {
   napi_open_handle_scope(env, &scope);
   napi_value cb, recv, arg, result;
   napi_get_reference_value(env, w->callback, &cb);
-  napi_get_undefined(env, &recv);
+  napi_get_global(env, &recv); /* napi_make_callback needs an object as the receiver */
   if (status < 0) {
     napi_create_string_utf8(env, uv_err_name(status), NAPI_AUTO_LENGTH, &arg);
   } else if (events & UV_DISCONNECT) {
@@ -329,7 +329,15 @@ static void on_poll(uv_poll_t *p, int status, int events) {
   } else {
     napi_get_null(env, &arg);
   }
-  napi_make_callback(env, w->async, recv, cb, 1, &arg, &result);
+  if (napi_make_callback(env, w->async, recv, cb, 1, &arg, &result) != napi_ok) {
+    /* A throwing callback must not leave the exception pending for the next
+       call into this addon: hand it to process 'uncaughtException'. */
+    bool pending = false;
+    napi_value exc;
+    if (napi_is_exception_pending(env, &pending) == napi_ok && pending &&
+        napi_get_and_clear_last_exception(env, &exc) == napi_ok)
+      napi_fatal_exception(env, exc);
+  }
   napi_close_handle_scope(env, scope);
 }
 
