@@ -14,12 +14,14 @@
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 
-abi_pkg=$(dpkg-query -W -f='${Depends}' linux-headers-amd64 | tr ',' '\n' | grep -o 'linux-headers-6\.1\.[0-9]*-[0-9]*-amd64' | head -1)
-[ -n "$abi_pkg" ] || { echo "gpio-rig: linux-headers-amd64 (6.1) is not installed" >&2; exit 1; }
-krel=${abi_pkg#linux-headers-}
-kbuild=/usr/src/linux-headers-$krel
-[ -d "$kbuild" ] || { echo "gpio-rig: $kbuild missing" >&2; exit 1; }
-
+resolve_abi() {
+  abi_pkg=$(dpkg-query -W -f='${Depends}' linux-headers-amd64 2>/dev/null | tr ',' '\n' | grep -o 'linux-headers-6\.1\.[0-9]*-[0-9]*-amd64' | head -1)
+  [ -n "$abi_pkg" ] || { echo "gpio-rig: linux-headers-amd64 (6.1) is not installed (scripts/setup.sh installs it)" >&2; exit 1; }
+  krel=${abi_pkg#linux-headers-}
+  kbuild=/usr/src/linux-headers-$krel
+  [ -d "$kbuild" ] || { echo "gpio-rig: $kbuild missing" >&2; exit 1; }
+}
+resolve_abi
 cache=${GPIO_RIG_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/gate-controller/gpio-rig}/$krel
 # The stamp covers the inputs this script turns into the cache.
 stamp=$(cat "$0" "$here/init" | sha256sum | cut -c1-16)
@@ -32,7 +34,16 @@ work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
 # 1. The kernel image and its modules, for exactly this ABI.
 img_pkg=linux-image-$krel
 if ! (cd "$work" && apt-get download -qq "$img_pkg" >/dev/null 2>&1); then
-  apt-get update -qq && (cd "$work" && apt-get download -qq "$img_pkg")
+  # The archive may have moved to a new ABI: refresh, follow the metapackage, retry.
+  apt-get update -qq
+  if ! (cd "$work" && apt-get download -qq "$img_pkg" >/dev/null 2>&1); then
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends linux-headers-amd64 >/dev/null
+    resolve_abi
+    img_pkg=linux-image-$krel
+    cache=${GPIO_RIG_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/gate-controller/gpio-rig}/$krel
+    rm -rf "$cache"; mkdir -p "$cache"
+    (cd "$work" && apt-get download -qq "$img_pkg")
+  fi
 fi
 dpkg-deb -x "$work"/${img_pkg}_*.deb "$work/image"
 cp "$work/image/boot/vmlinuz-$krel" "$cache/vmlinuz"
