@@ -104,6 +104,19 @@ describe('gpio cdev backend on gpio-sim (QEMU, Debian 6.1 kernel)', () => {
     console.log('gpio-sim after SIGKILL:', JSON.stringify(r));
   });
 
+  it('permission denied on the chip says to add the service user to the gpio group, naming gpio.chip', () => {
+    const r = get('permission').result;
+    expect(r.code).toBe('GPIO_ACCESS');
+    expect(r.message).toMatch(/^gpio\.chip: \/dev\/gpiochip\d+: permission denied on \/dev\/gpiochip\d+: add the service user to the "gpio" group/);
+  });
+
+  it('the chip vanishing under requested lines: an output write fails with GPIO_NO_CHIP naming the key', () => {
+    const r = get('vanish');
+    expect(r.setError.code).toBe('GPIO_NO_CHIP');
+    expect(r.setError.message).toMatch(/^gpio\.relays\.entry \(BCM 1 on \/dev\/gpiochip\d+\): the chip is gone \(ENODEV\)/);
+    console.log('chip vanished: input heard it:', JSON.stringify(r.inputLogged), 'stop:', JSON.stringify(r.stopError));
+  });
+
   it('the daemon with a wrong chip label exits 1 with a message naming gpio.chip', () => {
     const r = get('daemon-wrong-chip');
     expect(r.code).toBe(1);
