@@ -74,6 +74,10 @@ export function resolveBackend(cfg: Pick<GpioConfig, 'backend' | 'sysfsRoot'>, d
 export function buildGpio(cfg: GpioConfig, deps: GpioDeps): GpioSet {
   const backend = resolveBackend(cfg, deps.devRoot);
   const log = deps.log.child({ component: 'gpio', backend });
+  const biased = Object.entries(cfg.inputs).filter(([, v]) => v?.bias).map(([k]) => `gpio.inputs.${k}.bias`);
+  if (backend === 'onoff' && biased.length) {
+    log.warn({ keys: biased }, 'bias is set by the cdev backend only: sysfs GPIO cannot; set the pulls in config.txt (gpio=N=ip,pu|pd)');
+  }
   const clock = deps.clock ?? Date.now;
   const trace = backend === 'sim' && cfg.trace ? new TraceFile(cfg.trace) : undefined;
   const ctx = new OnoffContext({ sysfsRoot: cfg.sysfsRoot, log, clock, onoff: deps.onoff });
