@@ -24,7 +24,7 @@ describe('gpio cdev backend on gpio-sim (QEMU, Debian 6.1 kernel)', () => {
     // npm test builds dist/ first; the guest runs that build with this node.
     expect(existsSync(join(ROOT, 'dist/scripts/gpio-rig/checks.js'))).toBe(true);
     run = await runInRig(`exec ${process.execPath} ${join(ROOT, 'dist/scripts/gpio-rig/checks.js')} "$PWD/results.jsonl" /run/rig`, {
-      timeoutMs: 420_000,
+      timeoutMs: 600_000,
     });
     const file = join(run.job, 'results.jsonl');
     results = new Map(existsSync(file) ? readJsonLines(file).map((r) => [r.check as string, r]) : []);
@@ -67,13 +67,15 @@ describe('gpio cdev backend on gpio-sim (QEMU, Debian 6.1 kernel)', () => {
     }
   });
 
-  it('kernel debounce: a 5 ms glitch under debounceMs 100 gives no event; a held press gives one each way', () => {
+  it('kernel debounce: a 5 ms glitch under debounceMs 300 gives no event; a held press gives one each way', () => {
     const r = get('debounce');
-    expect(r.glitchUs).toBeLessThan(50_000);
+    expect(r.glitchUs).toBeLessThan(150_000); // the glitch really was far shorter than debounceMs
     expect(r.afterGlitch).toBe(0);
     expect(r.events.map((e: Result) => e.active)).toEqual([true, false]);
+    // The kernel reports a debounced edge once the line was stable for debounceMs.
     expect(r.events[0].atMs).toBeGreaterThanOrEqual(r.pressMs - 2);
     expect(r.events[1].atMs).toBeGreaterThanOrEqual(r.releaseMs - 2);
+    console.log(`debounce: glitch ${Math.round(r.glitchUs)} us; press heard after ${r.events[0].heardMs - r.pressMs} ms, release after ${r.events[1].heardMs - r.releaseMs} ms`);
   });
 
   it('a line held by another process stops the start with GPIO_BUSY naming the key and the consumer; nothing stays held', () => {
@@ -131,7 +133,7 @@ describe('gpio cdev backend on gpio-sim (QEMU, Debian 6.1 kernel)', () => {
     expect(r.rowsAtRise).toBe(r.rowsBefore + 1);
     // 500 ms pulse measured by busy-polling sim_gpio17/value in a guest ~10x slower than the host.
     expect(r.pulseMs).toBeGreaterThanOrEqual(480);
-    expect(r.pulseMs).toBeLessThan(1500);
+    expect(r.pulseMs).toBeLessThan(2500);
     expect(r.valueAfter).toBe('1');
     expect(exit.code).toBe(0);
     expect(exit.valueAfterStop).toBe('1');
