@@ -4,9 +4,9 @@
  * scripts/gpio-rig/checks.ts inside the guest through the daemon's own
  * backend and the daemon itself; each test below judges one check's numbers.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readJsonLines, ROOT, runInRig, type RigRun } from '../../helpers/gpio-rig.js';
 
 type Result = Record<string, any>;
@@ -30,6 +30,9 @@ describe('gpio cdev backend on gpio-sim (QEMU, Debian 6.1 kernel)', () => {
     results = new Map(existsSync(file) ? readJsonLines(file).map((r) => [r.check as string, r]) : []);
     if (!results.has('done')) throw new Error(`the guest did not finish (exit ${run.exit}, ${run.elapsedMs} ms):\n${run.console.slice(-6000)}`);
   }, 900_000);
+  afterAll(() => {
+    if (run) rmSync(run.job, { recursive: true, force: true });
+  });
 
   it('relays never show their active level while the backend starts (sampled), and rest inactive after', () => {
     const r = get('start-safe');
