@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Install gate-controller on a Raspberry Pi (Raspberry Pi OS Bookworm).
+# Install gate-controller on a Raspberry Pi: Raspberry Pi OS (64-bit) Bookworm or Trixie.
 #
 #   scripts/install-pi.sh [--dry-run] [--source DIR]
 #
@@ -83,11 +83,22 @@ write_file() {
 [ -f "$SRC/package.json" ] && [ -f "$SRC/package-lock.json" ] || die "$SRC is not a gate-controller checkout (package.json and package-lock.json needed)"
 
 # --- 1. The system -------------------------------------------------------------
-if [ -r /etc/os-release ]; then
-  # shellcheck disable=SC1091
-  . /etc/os-release
-  [ "${VERSION_CODENAME:-}" = bookworm ] || say "warning: written for Raspberry Pi OS Bookworm, this is ${PRETTY_NAME:-unknown}"
-fi
+# GATE_OS_RELEASE: another os-release file (tests only).
+OS_RELEASE="${GATE_OS_RELEASE:-/etc/os-release}"
+[ -r "$OS_RELEASE" ] || die "cannot read $OS_RELEASE: is this Raspberry Pi OS?"
+# shellcheck disable=SC1090
+. "$OS_RELEASE"
+case "${VERSION_CODENAME:-}" in
+  bookworm | trixie) say "system: ${PRETTY_NAME:-$VERSION_CODENAME}" ;;
+  *) die "this is ${PRETTY_NAME:-an unknown system} (${VERSION_CODENAME:-no codename}): the installer supports Raspberry Pi OS (64-bit) Bookworm (12) and Trixie (13)" ;;
+esac
+ARCH="$(dpkg --print-architecture 2>/dev/null || echo unknown)"
+case "$ARCH" in
+  arm64 | amd64) ;;
+  armhf | armel | i386)
+    die "this is a 32-bit OS ($ARCH): the SQLite driver the Pi's Node 22/24 needs ships no 32-bit ARM build and Node's own 32-bit support is fading. Install Raspberry Pi OS (64-bit) — any Pi 3, 4, 5 or Zero 2 W runs it — then re-run." ;;
+  *) die "unsupported architecture '$ARCH': use Raspberry Pi OS (64-bit)" ;;
+esac
 
 # --- 2. Node.js 22 or 24 LTS -----------------------------------------------------
 NODE_BIN="$(command -v node || true)"
@@ -204,6 +215,32 @@ run openssl x509 -noout -fingerprint -sha256 -in "$TLS_CERT"
 if [ -r "$CONF_FILE" ] && grep -qE '^\s*listen:' "$CONF_FILE" && ! grep -qE '^\s*(tls:|allowPlainHttp:\s*true)' "$CONF_FILE"; then
   say "warning: $CONF_FILE has admin.listen but no admin.tls: unless it listens on loopback the service will refuse to start."
   say "         add under admin:  tls: { cert: $TLS_CERT, key: $TLS_KEY }   (see docs/security.md)"
+fi
+
+# --- 7c. GPIO: the backend and the relays' boot-time levels -------------------------------
+# gpio.backend auto (config.example.yaml) takes the kernel's GPIO character
+# device where /dev/gpiochip* exists (Trixie, Bookworm) and sysfs GPIO only
+# where that is all there is. The service user reaches /dev/gpiochip* through
+# the gpio group (Raspberry Pi OS's 99-com.rules and our udev rule).
+if compgen -G '/dev/gpiochip*' >/dev/null; then
+  say "GPIO: character device $(echo /dev/gpiochip*) -> gpio.backend auto uses cdev"
+elif [ -d /sys/class/gpio ]; then
+  say "GPIO: no /dev/gpiochip*, sysfs GPIO present -> gpio.backend auto uses onoff"
+else
+  say "warning: neither /dev/gpiochip* nor /sys/class/gpio: the relays will not work on this system"
+fi
+if [ -e "$CONF_FILE" ] && grep -qE '^\s*backend:\s*onoff' "$CONF_FILE" && ! [ -d /sys/class/gpio ]; then
+  say "warning: $CONF_FILE says gpio.backend: onoff but this kernel has no sysfs GPIO: set it to auto (or cdev)"
+fi
+# A released line is left to the chip driver (docs/gpio.md): the firmware
+# holds each relay inactive from power-on until the daemon requests it.
+CONFIG_TXT=/boot/firmware/config.txt
+[ -e "$CONFIG_TXT" ] || [ ! -e /boot/config.txt ] || CONFIG_TXT=/boot/config.txt
+if [ "$DRY_RUN" -eq 1 ] || [ -e "$CONFIG_TXT" ]; then
+  say "relay boot levels (gpio=N=op,dl|dh by activeLow) in $CONFIG_TXT"
+  run "$NODE_BIN" "$APP_DIR/dist/scripts/gpio-boot-levels.js" --config "$CONF_FILE" --write "$CONFIG_TXT"
+else
+  say "warning: no config.txt in /boot/firmware or /boot: relay boot levels not written"
 fi
 
 # --- 8. The service ----------------------------------------------------------------------

@@ -12,6 +12,12 @@ cd "$(dirname "$0")/.."
 # build-essential/python3: native addons · systemd: systemd-notify and systemd-analyze for the service tests
 # openssl: the admin page's self-signed certificate in the HTTPS end-to-end test (as install-pi.sh makes it)
 PACKAGES=(mosquitto pcscd vsmartcard-vpcd libpcsclite-dev socat chromium fonts-wqy-microhei build-essential python3 systemd openssl)
+# The GPIO rig (tests/drivers/gpio/cdev-rig.test.ts, scripts/gpio-rig/): Debian's
+# 6.1 kernel under QEMU with gpio-sim built out of tree. linux-headers-amd64
+# resolves the current 6.1 ABI (the security archive moves to new numbers).
+if [ "$(uname -m)" = x86_64 ]; then
+  PACKAGES+=(qemu-system-x86 busybox-static linux-source-6.1 linux-headers-amd64 cpio xz-utils)
+fi
 
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
@@ -46,4 +52,8 @@ echo "setup: npm ci"
 npm ci --no-audit --no-fund --loglevel=error
 echo "setup: build"
 npm run build --silent
+if [ "$(uname -m)" = x86_64 ]; then
+  echo "setup: GPIO rig (kernel, gpio-sim.ko, initramfs; cached)"
+  bash scripts/gpio-rig/build.sh
+fi
 echo "setup: done"

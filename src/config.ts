@@ -20,6 +20,8 @@ const relay = line.extend({
 });
 const input = line.extend({
   debounceMs: z.number().int().min(0).max(1_000).default(20),
+  /** cdev only: the line's bias set by the kernel; absent = left as the chip has it. */
+  bias: z.enum(['pull-up', 'pull-down', 'disabled']).optional(),
 });
 
 const idLike = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'expected 1-64 letters, digits, _ or -');
@@ -100,7 +102,14 @@ export const configSchema = z.strictObject({
   readers: z.array(reader).default([]),
   gpio: z
     .strictObject({
-      backend: z.enum(['onoff', 'sim']).default('sim'),
+      /**
+       * cdev: the kernel's GPIO character device (/dev/gpiochipN, uAPI v2);
+       * onoff: sysfs GPIO (older kernels); auto: cdev where /dev/gpiochip*
+       * exists, else onoff; sim: no hardware (the default off the Pi).
+       */
+      backend: z.enum(['auto', 'cdev', 'onoff', 'sim']).default('sim'),
+      /** cdev only: the chip by label or /dev/gpiochipN path; absent = the Pi's main controller by label. */
+      chip: z.string().min(1).optional(),
       /** sim only: append every output change to this file (synchronously). */
       trace: z.string().optional(),
       /** onoff only: where sysfs GPIO lives (tests point it at a temp dir). */

@@ -99,7 +99,14 @@ export async function main(argv = process.argv.slice(2)): Promise<void> {
 
   // Relays to their safe state before anything else: a killed predecessor may
   // have left one energized (a door unlocked) while the database opens.
-  let gpio: GpioSet = buildGpio(config.gpio, { log: log.child({ c: 'gpio' }), clock });
+  let gpio: GpioSet;
+  try {
+    gpio = buildGpio(config.gpio, { log: log.child({ c: 'gpio' }), clock });
+  } catch (err) {
+    log.fatal({ err }, 'GPIO start failed');
+    process.stderr.write(`gate-controller: GPIO: ${(err as Error).message}\n`);
+    process.exit(1);
+  }
   const narrator = simulation ? new sim.OutputNarrator(process.stdout) : undefined;
   if (narrator) gpio = narrateOutputs(gpio, narrator);
   try {
@@ -214,7 +221,7 @@ export async function main(argv = process.argv.slice(2)): Promise<void> {
     if (!h.healthy) log.error({ why: h.why }, 'unhealthy: withholding the watchdog ping');
     return h.healthy;
   });
-  log.info({ gate: config.gate.id, site: config.gate.site, simulation, version: VERSION, node: process.version, sqlite: SQLITE_DRIVER }, 'ready');
+  log.info({ gate: config.gate.id, site: config.gate.site, simulation, gpio: gpio.backend, version: VERSION, node: process.version, sqlite: SQLITE_DRIVER }, 'ready');
   const missing = missingNodeFlags();
   if (missing.length) {
     log.warn({ missing, expected: NODE_FLAGS }, 'node was started without the runtime flags the unit file uses: decisions may wait on garbage collection (see README, Performance)');

@@ -86,7 +86,7 @@ describe('config', () => {
     const filled = join(dir, 'config.yaml');
     writeFileSync(filled, readFileSync(example, 'utf8').replace('REPLACE_WITH_64_HEX_CHARACTERS', 'ab'.repeat(32)));
     const cfg = loadConfigFile(filled);
-    expect(cfg.gpio.backend).toBe('onoff');
+    expect(cfg.gpio.backend).toBe('auto');
     expect(cfg.readers.length).toBeGreaterThan(0);
   });
 

@@ -41,7 +41,7 @@ function docPaths(v: unknown, prefix: string, out: Set<string>): Set<string> {
 describe('config/config.example.yaml', () => {
   it('is a valid config once the installer has put a real idHashKey in', () => {
     const cfg = parseConfig(parse(text.replace('REPLACE_WITH_64_HEX_CHARACTERS', KEY)), EXAMPLE);
-    expect(cfg.gpio.backend).toBe('onoff');
+    expect(cfg.gpio.backend).toBe('auto');
     expect(cfg.readers.map((r) => r.type)).toEqual(['pcsc', 'serial']);
   });
 

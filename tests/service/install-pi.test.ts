@@ -23,7 +23,7 @@ const dir = mkdtempSync(join(tmpdir(), 'install-pi-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 /** A PATH whose first entries are shims: `node` of a chosen version, `id` of a chosen uid, recorders for mutators. */
-function shimPath(name: string, opts: { nodeVersion: string; uid: number }): { path: string; calls: string } {
+function shimPath(name: string, opts: { nodeVersion: string; uid: number; arch?: string }): { path: string; calls: string } {
   const bin = join(dir, name, 'bin');
   mkdirSync(bin, { recursive: true });
   const calls = join(dir, name, 'calls.log');
@@ -35,12 +35,18 @@ function shimPath(name: string, opts: { nodeVersion: string; uid: number }): { p
   shim('node', `[ "$1" = --version ] && echo ${opts.nodeVersion} && exit 0\necho "node $*" >> ${calls}`);
   shim('id', `[ "$1" = -u ] && echo ${opts.uid} && exit 0\nexec /usr/bin/id "$@"`);
   for (const m of MUTATORS) shim(m, `echo "${m} $*" >> ${calls}\nexit 0`);
+  if (opts.arch) shim('dpkg', `[ "$1" = --print-architecture ] && echo ${opts.arch} && exit 0\nexec /usr/bin/dpkg "$@"`);
   return { path: `${bin}:${process.env.PATH}`, calls };
 }
 
-function runInstaller(args: string[], opts: { nodeVersion: string; uid: number }, name: string) {
+function runInstaller(args: string[], opts: { nodeVersion: string; uid: number; arch?: string; osRelease?: string }, name: string) {
   const shims = shimPath(name, opts);
-  const r = spawnSync('bash', [SCRIPT, ...args], { encoding: 'utf8', env: { PATH: shims.path, HOME: dir }, timeout: 60_000 });
+  const env: Record<string, string> = { PATH: shims.path, HOME: dir };
+  if (opts.osRelease) {
+    env.GATE_OS_RELEASE = join(dir, name, 'os-release');
+    writeFileSync(env.GATE_OS_RELEASE, opts.osRelease);
+  }
+  const r = spawnSync('bash', [SCRIPT, ...args], { encoding: 'utf8', env, timeout: 60_000 });
   return { status: r.status, out: r.stdout, err: r.stderr, calls: readFileSync(shims.calls, 'utf8') };
 }
 
@@ -113,5 +119,41 @@ describe('scripts/install-pi.sh --dry-run', () => {
     const bad = runInstaller(['--dry-rnu'], { nodeVersion: 'v22.11.0', uid: 0 }, 'badopt');
     expect(bad.status).toBe(2);
     expect(bad.err).toMatch(/unknown option --dry-rnu/);
+  });
+
+  const TRIXIE = 'PRETTY_NAME="Debian GNU/Linux 13 (trixie)"\nVERSION_CODENAME=trixie\n';
+  const BOOKWORM = 'PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"\nVERSION_CODENAME=bookworm\n';
+
+  it('installs on Trixie and Bookworm (arm64): GPIO backend reported, relay boot levels written into config.txt', () => {
+    for (const [name, osRelease] of [['trixie', TRIXIE], ['bookworm', BOOKWORM]] as const) {
+      const r = runInstaller(['--dry-run'], { nodeVersion: 'v24.3.0', uid: 0, arch: 'arm64', osRelease }, name);
+      expect(r.err).toBe('');
+      expect(r.status).toBe(0);
+      expect(r.calls).toBe('');
+      expect(r.out).toMatch(new RegExp(`system: Debian GNU/Linux 1[23] \\(${name}\\)`));
+      expect(r.out).toMatch(/GPIO: .*gpio\.backend auto uses (cdev|onoff)|neither \/dev\/gpiochip\* nor/);
+      const plan = r.out.split('\n').filter((l) => l.startsWith('+ '));
+      const usermod = plan.findIndex((l) => /usermod -aG gpio,dialout gate$/.test(l));
+      const levels = plan.findIndex((l) => /node \/opt\/gate-controller\/dist\/scripts\/gpio-boot-levels\.js --config \/etc\/gate-controller\/config\.yaml --write \/boot\/(firmware\/)?config\.txt$/.test(l));
+      const restart = plan.findIndex((l) => /systemctl restart gate-controller\.service$/.test(l));
+      expect(usermod).toBeGreaterThanOrEqual(0);
+      expect(levels).toBeGreaterThan(usermod);
+      expect(restart).toBeGreaterThan(levels);
+    }
+  });
+
+  it('refuses a 32-bit OS and a release it does not know, with clear messages, before touching anything', () => {
+    const armhf = runInstaller(['--dry-run'], { nodeVersion: 'v22.11.0', uid: 0, arch: 'armhf', osRelease: BOOKWORM }, 'armhf');
+    expect(armhf.status).toBe(1);
+    expect(armhf.err).toMatch(/this is a 32-bit OS \(armhf\): .*Install Raspberry Pi OS \(64-bit\)/);
+    expect(armhf.out).not.toMatch(/^\+ /m);
+    const bullseye = runInstaller(
+      ['--dry-run'],
+      { nodeVersion: 'v22.11.0', uid: 0, arch: 'arm64', osRelease: 'PRETTY_NAME="Raspbian GNU/Linux 11 (bullseye)"\nVERSION_CODENAME=bullseye\n' },
+      'bullseye',
+    );
+    expect(bullseye.status).toBe(1);
+    expect(bullseye.err).toMatch(/Raspbian GNU\/Linux 11 \(bullseye\) \(bullseye\): the installer supports Raspberry Pi OS \(64-bit\) Bookworm \(12\) and Trixie \(13\)/);
+    expect(bullseye.out).not.toMatch(/^\+ /m);
   });
 });

@@ -3,12 +3,14 @@
  * errno in `cause`: callers and tests match on the code, never on the text.
  */
 export type GpioErrorCode =
-  /** No gpiochip under the sysfs root is the Pi's main GPIO controller. */
+  /** No gpiochip (sysfs root or /dev) is the Pi's main GPIO controller or the configured one; or it vanished. */
   | 'GPIO_NO_CHIP'
   /** The BCM line is outside the main controller's lines. */
   | 'GPIO_BAD_LINE'
   /** The kernel refused the export, the direction or the value file. */
   | 'GPIO_ACCESS'
+  /** The line is held by another consumer (cdev: the kernel names it). */
+  | 'GPIO_BUSY'
   /** A write or read on a line that is not started (or already stopped). */
   | 'GPIO_NOT_STARTED';
 
