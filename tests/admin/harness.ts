@@ -180,13 +180,5 @@ export function call(h: Harness, s: Session, method: string, url: string, payloa
   });
 }
 
-/** Wait until `fn` returns something truthy (the sim reader parses on the next turns). */
-export async function until<T>(fn: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 3_000): Promise<T> {
-  const start = Date.now();
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() - start > timeoutMs) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
+/** Tests wait with the suite's one bounded wait (the sim reader parses on the next turns). */
+export { until } from '../helpers/until.js';

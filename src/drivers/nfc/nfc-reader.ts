@@ -161,6 +161,7 @@ export class NfcReader extends EventEmitter<ReaderEventMap> implements Credentia
       this.setStatus(false, detail);
     }
     const delay = this.backoff.next();
+    this.deps.log.debug({ reader: this.id, detail, retryMs: delay }, 'pcsc retry scheduled');
     this.retryTimer = setTimeout(() => {
       this.retryTimer = undefined;
       if (this.running) void this.connect();
