@@ -9,12 +9,12 @@ import type { Logger } from './log.js';
 import type { Component } from './lifecycle.js';
 import type { Store } from './store/index.js';
 import type { Gate } from './controller/gate.js';
-import type { GateKey } from './gate-key.js';
-import type { Clock } from './drivers/types.js';
+import type { GateKey } from './credentials/gate-key.js';
+import type { Clock } from './types.js';
 import { RegistrationOutbox } from './store/registrations.js';
 import { VisitorStore } from './store/visitors.js';
 import { eraseVisitor } from './visitor-erase.js';
-import { signPass } from './controller/pass.js';
+import { signPass } from './credentials/pass.js';
 
 export interface ServiceDeps {
   config: Config;

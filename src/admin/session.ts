@@ -8,7 +8,7 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { AccountRole, AccountStore } from '../store/accounts.js';
-import type { Clock } from '../drivers/types.js';
+import type { Clock } from '../types.js';
 import { badCsrf, forbidden, unauthorized } from './errors.js';
 
 export const SESSION_COOKIE = 'gc_session';

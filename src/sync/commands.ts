@@ -8,7 +8,7 @@
 import type { KeyObject } from 'node:crypto';
 import type { IPublishPacket } from 'mqtt';
 import type { Logger } from '../log.js';
-import type { Clock } from '../drivers/types.js';
+import type { Clock } from '../types.js';
 import type { GateControl } from '../controller/gate-api.js';
 import type { WhitelistStore } from '../store/whitelist.js';
 import type { SeenCommands } from '../store/seen-commands.js';

@@ -10,7 +10,7 @@
  * unacked is sent again (central dedupes on (gate, seq)).
  */
 import type { Logger } from '../log.js';
-import type { Clock } from '../drivers/types.js';
+import type { Clock } from '../types.js';
 import type { JournalEvent } from '../store/types.js';
 import type { Journal } from '../store/journal.js';
 import type { Outbox } from '../store/outbox.js';

@@ -5,7 +5,7 @@
  * after ackTimeoutMs and on every reconnect.
  */
 import type { Logger } from '../log.js';
-import type { Clock } from '../drivers/types.js';
+import type { Clock } from '../types.js';
 import type { RegistrationOutbox } from '../store/registrations.js';
 import type { MqttLink } from './mqtt-link.js';
 

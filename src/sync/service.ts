@@ -10,7 +10,7 @@ import type { IPublishPacket } from 'mqtt';
 import { VERSION } from '../version.js';
 import type { Config, MqttConfig } from '../config.js';
 import type { Logger } from '../log.js';
-import type { Clock } from '../drivers/types.js';
+import type { Clock } from '../types.js';
 import type { GateControl } from '../controller/gate-api.js';
 import type { Journal } from '../store/journal.js';
 import type { WhitelistStore } from '../store/whitelist.js';

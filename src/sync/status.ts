@@ -4,7 +4,7 @@
  * every statusIntervalS. Its last will is `{gate, site, online:false}`.
  */
 import type { Logger } from '../log.js';
-import type { Clock } from '../drivers/types.js';
+import type { Clock } from '../types.js';
 import type { GateControl } from '../controller/gate-api.js';
 import type { Outbox } from '../store/outbox.js';
 import type { WhitelistStore } from '../store/whitelist.js';

@@ -18,7 +18,7 @@
 import { createHash } from 'node:crypto';
 import { ChunkChecker } from './chunk-check.js';
 import type { Logger } from '../log.js';
-import type { Clock } from '../drivers/types.js';
+import type { Clock } from '../types.js';
 import type { GateControl } from '../controller/gate-api.js';
 import type { WhitelistStore } from '../store/whitelist.js';
 import type { SnapshotApplier, SnapshotSource } from '../store/snapshot.js';

@@ -10,7 +10,8 @@
  */
 import type { GpioConfig } from '../../config.js';
 import type { Logger } from '../../log.js';
-import type { Clock, DigitalInput, DigitalOutput } from '../types.js';
+import type { DigitalInput, DigitalOutput, GpioSet, InputName, OutputName } from '../types.js';
+import type { Clock } from '../../types.js';
 import type { OnoffLike } from './onoff-like.js';
 import { OnoffContext, OnoffInput, OnoffOutput } from './onoff-lines.js';
 import { SimInput, SimOutput } from './sim-lines.js';
@@ -21,18 +22,6 @@ export { FakeGpioChip } from './fake-onoff.js';
 export type { OnoffLike, OnoffLine } from './onoff-like.js';
 export { SimInput, SimOutput } from './sim-lines.js';
 export { findMainChip, listChips, MAIN_CHIP_LABELS } from './sysfs-chip.js';
-
-export type OutputName = 'entry' | 'exit' | 'green' | 'red' | 'buzzer';
-export type InputName = 'passage' | 'door' | 'exitButton' | 'fireAlarm' | 'tamper';
-
-export interface GpioSet {
-  outputs: Partial<Record<OutputName, DigitalOutput>>;
-  inputs: Partial<Record<InputName, DigitalInput>>;
-  /** Relays to safe (inactive) state FIRST, then LEDs and buzzer, then inputs. */
-  start(): Promise<void>;
-  /** Inputs released, then LEDs/buzzer and relays inactive and released. */
-  stop(): Promise<void>;
-}
 
 export interface GpioDeps {
   log: Logger;

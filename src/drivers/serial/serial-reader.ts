@@ -20,7 +20,8 @@ import { Backoff, type BackoffOptions } from '../readers/backoff.js';
 import { CredentialLines } from '../readers/credential-lines.js';
 import { MAX_LINE } from '../readers/formats/index.js';
 import { LineFramer, type FramedLine } from '../readers/line-framer.js';
-import type { Clock, CredentialReader, Direction, ReaderEventMap } from '../types.js';
+import type { CredentialReader, ReaderEventMap } from '../types.js';
+import type { Clock, Direction } from '../../types.js';
 
 export type SerialBinding = OpenOptions['binding'];
 
