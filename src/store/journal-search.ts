@@ -8,6 +8,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import type Database from 'better-sqlite3';
+import { csvLine } from '../csv.js';
 import { workerFile } from '../worker-file.js';
 import { INSIDE_SQL } from './access.js';
 import type { JournalEvent } from './types.js';
@@ -167,21 +168,7 @@ export const CSV_COLUMNS = [
   'seq', 'ts', 'type', 'reader', 'direction', 'credential', 'personId', 'granted', 'reason', 'operator', 'hash',
 ] as const;
 
-/**
- * One CSV line (RFC 4180 quoting). A cell that a spreadsheet would run as a
- * formula (= + - @ tab CR) is prefixed with ' (OWASP "CSV injection").
- */
-export function csvLine(cells: readonly unknown[]): string {
-  return cells
-    .map((c) => {
-      if (c === undefined || c === null) return '';
-      let s = typeof c === 'string' ? c : typeof c === 'object' ? JSON.stringify(c) : String(c);
-      if (/^[=+\-@\t\r]/.test(s)) s = `'${s}`;
-      return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
-    })
-    .join(',');
-}
-
+/** One journal event as a CSV line of CSV_COLUMNS (the admin page's export). */
 export function csvRow(ev: JournalEvent): string {
   return csvLine(CSV_COLUMNS.map((c) => ev[c]));
 }

@@ -16,8 +16,8 @@ const ROOT_FILES = new Set([
   'main.ts', 'services.ts', 'lifecycle.ts', 'health.ts', 'sd-notify.ts', 'runtime-flags.ts', 'simulation.ts', 'version.ts',
   'visitor-erase.ts',
 ]);
-/** Modules any layer may import: shared types, config schema, logger factory, worker plumbing, credential formats. */
-const SHARED_FILES = new Set(['types.ts', 'config.ts', 'log.ts', 'worker-priority.ts', 'worker-file.ts']);
+/** Modules any layer may import: shared types, config schema, logger factory, the CSV writer, worker plumbing, credential formats. */
+const SHARED_FILES = new Set(['types.ts', 'config.ts', 'log.ts', 'csv.ts', 'worker-priority.ts', 'worker-file.ts']);
 
 export function layerOf(file: string): Layer {
   const rel = relative(SRC, file).split('\\').join('/');
