@@ -96,7 +96,7 @@ export async function main(argv = process.argv.slice(2)): Promise<void> {
 
   // Relays to their safe state before anything else: a killed predecessor may
   // have left one energized (a door unlocked) while the database opens.
-  let gpio: GpioSet = buildGpio(config.gpio, { log: log.child({ c: 'gpio' }), clock });
+  let gpio: GpioSet = buildGpio(config.gpio, { log: log.child({ component: 'gpio' }), clock });
   const narrator = simulation ? new sim.OutputNarrator(process.stdout) : undefined;
   if (narrator) gpio = narrateOutputs(gpio, narrator);
   try {
@@ -132,7 +132,7 @@ export async function main(argv = process.argv.slice(2)): Promise<void> {
       setMode: (mode) => gateRef?.setMode(mode, 'terminal', { operator: 'terminal', source: 'local' }),
     });
   }
-  const readers = buildReaders(config.readers, { log: log.child({ c: 'reader' }), clock, input: terminal?.readerInput });
+  const readers = buildReaders(config.readers, { log: log.child({ component: 'reader' }), clock, input: terminal?.readerInput });
 
   const gate = new Gate({
     options: {
@@ -148,7 +148,7 @@ export async function main(argv = process.argv.slice(2)): Promise<void> {
     gpio,
     passKeys: () => passKeys,
     passKeyPem: gateKey.publicPem,
-    log: log.child({ c: 'gate' }),
+    log: log.child({ component: 'gate' }),
     clock,
   });
   gateRef = gate;
@@ -166,8 +166,8 @@ export async function main(argv = process.argv.slice(2)): Promise<void> {
     );
   }
 
-  const notify = new SdNotify({ env: process.env, log: log.child({ c: 'sd-notify' }) });
-  const checkpointer = new WalCheckpointer({ path: config.storage.path, synchronous: config.storage.synchronous, log: log.child({ c: 'wal' }) });
+  const notify = new SdNotify({ env: process.env, log: log.child({ component: 'sd-notify' }) });
+  const checkpointer = new WalCheckpointer({ path: config.storage.path, synchronous: config.storage.synchronous, log: log.child({ component: 'wal' }) });
   // Checkpoints wait for a quiet moment: their fsyncs would hold up a tap's commit.
   gate.on('event', () => checkpointer.noteWrite());
   const components: Component[] = [

@@ -42,7 +42,7 @@ export async function optionalServices(deps: ServiceDeps): Promise<Component[]> 
       config,
       store,
       gate,
-      log: log.child({ c: 'sync' }),
+      log: log.child({ component: 'sync' }),
       clock,
       registrations,
       // Central's purge-person takes the photo file too, not only the row.
@@ -67,7 +67,7 @@ export async function optionalServices(deps: ServiceDeps): Promise<Component[]> 
         passSigner: { sign: (body) => signPass(body, deps.gateKey.privateKey) },
         idHashKey: deps.idHashKey,
         dataDir: deps.dataDir,
-        log: log.child({ c: 'admin' }),
+        log: log.child({ component: 'admin' }),
         clock,
       },
       { listen: config.admin.listen, visitorDays: config.privacy.retention.visitorDays },

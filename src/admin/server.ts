@@ -90,7 +90,7 @@ export function defaultPublicDir(): string {
 
 export async function buildAdminServer(deps: AdminDeps): Promise<FastifyInstance> {
   const app: FastifyInstance = Fastify({
-    loggerInstance: deps.log.child({ component: 'admin' }) as FastifyBaseLogger,
+    loggerInstance: deps.log as FastifyBaseLogger,
     // One line per event worth knowing: sign-ins, changes, errors — not every GET.
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: 64 * 1024,

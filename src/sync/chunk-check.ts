@@ -143,7 +143,7 @@ export class ChunkChecker {
       }
     });
     worker.on('error', (err) => {
-      this.log.error({ err: err.message }, 'whitelist chunk checker failed');
+      this.log.error({ err }, 'whitelist chunk checker failed');
       if (this.worker === worker) this.worker = undefined;
       this.failAll(`chunk checker failed: ${err.message}`);
     });

@@ -132,6 +132,6 @@ export class CommandHandler {
   private reply(result: CommandResultMsg, correlationData?: Buffer): void {
     this.deps.link
       .publish(this.deps.resultTopic, JSON.stringify(result), correlationData ? { correlationData } : {})
-      .catch((err: Error) => this.deps.log.warn({ commandId: result.id, err: err.message }, 'cmd/result not sent'));
+      .catch((err: Error) => this.deps.log.warn({ commandId: result.id, err }, 'cmd/result not sent'));
   }
 }

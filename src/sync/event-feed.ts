@@ -140,7 +140,7 @@ export class EventFeed {
           if (this.sentUpTo === acked) this.lastProgressAt = this.deps.clock();
           this.sentUpTo = batch[batch.length - 1]!.seq;
           link.publish(topics.events, JSON.stringify(batch)).catch((err: Error & { code?: string }) => {
-            if (err.code !== 'OFFLINE' && err.code !== 'LINK_CLOSED') log.warn({ err: err.message }, 'event batch publish failed');
+            if (err.code !== 'OFFLINE' && err.code !== 'LINK_CLOSED') log.warn({ err }, 'event batch publish failed');
           });
           // One batch per tick: reading and serializing 500 events is the
           // biggest synchronous piece here; decisions run in between.
@@ -169,7 +169,7 @@ export class EventFeed {
     while (link.connected && this.alerts.length) {
       const ev = this.alerts.shift()!;
       link.publish(topics.alerts, JSON.stringify(ev)).catch((err: Error) => {
-        log.warn({ seq: ev.seq, err: err.message }, 'alert publish failed (it stays in the event feed)');
+        log.warn({ seq: ev.seq, err }, 'alert publish failed (it stays in the event feed)');
       });
     }
   }
@@ -189,7 +189,7 @@ export class EventFeed {
         try {
           await link.publish(topics.events, JSON.stringify(batch));
         } catch (err) {
-          log.warn({ err: (err as Error).message }, 'replay paused until reconnect');
+          log.warn({ err }, 'replay paused until reconnect');
           return;
         }
         r.from = batch[batch.length - 1]!.seq + 1;

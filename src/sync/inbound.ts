@@ -86,7 +86,7 @@ export class Rejections {
     try {
       gate.record(ev);
     } catch (err) {
-      log.error({ err: (err as Error).message }, 'cannot journal command_rejected');
+      log.error({ err }, 'cannot journal command_rejected');
     }
   }
 }

@@ -60,7 +60,7 @@ export class RegistrationFeed {
       outbox.markSent(id, now);
       // The payload carries names: it is never logged.
       link.publish(topic, JSON.stringify(p.registration)).catch((err: Error) => {
-        log.debug({ registrationId: id, err: err.message }, 'registration not published');
+        log.debug({ registrationId: id, err }, 'registration not published');
       });
     }
   }

@@ -250,7 +250,7 @@ export class WhitelistSync {
     Promise.all([unsub, sub])
       .catch((err: Error) => {
         for (const i of wanted) this.requested.delete(i);
-        log.warn({ err: err.message }, 'cannot subscribe to whitelist chunks');
+        log.warn({ err }, 'cannot subscribe to whitelist chunks');
       })
       .finally(() => {
         this.fetching = false;
@@ -320,7 +320,7 @@ export class WhitelistSync {
         this.finish();
         await chunks.drop(m.version);
       } else {
-        log.error({ err: (err as Error).message, version: m.version }, 'whitelist snapshot apply failed');
+        log.error({ err, version: m.version }, 'whitelist snapshot apply failed');
       }
     } finally {
       this.applying = false;

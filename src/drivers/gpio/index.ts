@@ -31,7 +31,7 @@ export interface GpioDeps {
 }
 
 export function buildGpio(cfg: GpioConfig, deps: GpioDeps): GpioSet {
-  const log = deps.log.child({ component: 'gpio', backend: cfg.backend });
+  const log = deps.log.child({ backend: cfg.backend });
   const clock = deps.clock ?? Date.now;
   const trace = cfg.backend === 'sim' && cfg.trace ? new TraceFile(cfg.trace) : undefined;
   const ctx = new OnoffContext({ sysfsRoot: cfg.sysfsRoot, log, clock, onoff: deps.onoff });

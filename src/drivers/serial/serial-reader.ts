@@ -100,7 +100,7 @@ export class SerialReader extends EventEmitter<ReaderEventMap> implements Creden
         baudRate: this.cfg.baudRate,
         autoOpen: false,
       });
-      port.on('error', (err: Error) => this.deps.log.warn({ reader: this.id, err: err.message }, 'serial port error'));
+      port.on('error', (err: Error) => this.deps.log.warn({ reader: this.id, err }, 'serial port error'));
       port.open((err) => {
         if (err) {
           this.down(`open failed: ${err.message}`);
