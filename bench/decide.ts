@@ -25,9 +25,10 @@ import { setImmediate as tick } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { Gate } from '../src/controller/gate.js';
 import { openStore, WalCheckpointer, type Store } from '../src/store/index.js';
-import { SimOutput, type GpioSet } from '../src/drivers/gpio/index.js';
+import { SimOutput } from '../src/drivers/gpio/index.js';
+import type { GpioSet } from '../src/drivers/types.js';
 import { silentLogger } from '../src/log.js';
-import type { Direction } from '../src/drivers/types.js';
+import type { Direction } from '../src/types.js';
 import { NODE_FLAGS } from '../src/runtime-flags.js';
 
 const quick = process.argv.includes('--quick');

@@ -23,7 +23,8 @@ import { closeSync, constants, mkdtempSync, openSync, rmSync, writeSync } from '
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Gate } from '../src/controller/gate.js';
-import { SimOutput, type GpioSet } from '../src/drivers/gpio/index.js';
+import { SimOutput } from '../src/drivers/gpio/index.js';
+import type { GpioSet } from '../src/drivers/types.js';
 import { loadNfcPcsc, type NfcDevice } from '../src/drivers/nfc/nfc-pcsc.js';
 import { NfcReader } from '../src/drivers/nfc/nfc-reader.js';
 import { SerialReader } from '../src/drivers/serial/serial-reader.js';

@@ -36,7 +36,8 @@ import { monitorEventLoopDelay, performance, PerformanceObserver } from 'node:pe
 import mqtt from 'mqtt';
 import { parseConfig } from '../src/config.js';
 import { Gate } from '../src/controller/gate.js';
-import { SimOutput, type GpioSet } from '../src/drivers/gpio/index.js';
+import { SimOutput } from '../src/drivers/gpio/index.js';
+import type { GpioSet } from '../src/drivers/types.js';
 import { silentLogger } from '../src/log.js';
 import { openStore, WalCheckpointer } from '../src/store/index.js';
 import type { JournalEvent } from '../src/store/types.js';

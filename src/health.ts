@@ -6,7 +6,7 @@
  * remedy left for a wedged pcscd client or serial handle.
  */
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
-import type { Clock } from './drivers/types.js';
+import type { Clock } from './types.js';
 import type { ReaderState } from './controller/gate-api.js';
 
 export interface HealthOptions {

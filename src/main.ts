@@ -17,11 +17,12 @@ import { Lifecycle, installShutdown, type Component } from './lifecycle.js';
 import { openStore, type Store } from './store/index.js';
 import { WalCheckpointer } from './store/checkpointer.js';
 import { SQLITE_DRIVER } from './store/sqlite-driver.js';
-import { buildGpio, type GpioSet } from './drivers/gpio/index.js';
+import { buildGpio } from './drivers/gpio/index.js';
+import type { GpioSet } from './drivers/types.js';
 import { buildReaders } from './drivers/readers/index.js';
 import { Gate } from './controller/gate.js';
-import { idKey } from './controller/credential.js';
-import { loadOrCreateGateKey } from './gate-key.js';
+import { idKey } from './credentials/resident-id.js';
+import { loadOrCreateGateKey } from './credentials/gate-key.js';
 import { loadPublicKey } from './sync/protocol/keys.js';
 import { SdNotify } from './sd-notify.js';
 import { Health } from './health.js';
@@ -101,7 +102,7 @@ export async function main(argv = process.argv.slice(2)): Promise<void> {
   // have left one energized (a door unlocked) while the database opens.
   let gpio: GpioSet;
   try {
-    gpio = buildGpio(config.gpio, { log: log.child({ c: 'gpio' }), clock });
+    gpio = buildGpio(config.gpio, { log: log.child({ component: 'gpio' }), clock });
   } catch (err) {
     log.fatal({ err }, 'GPIO start failed');
     process.stderr.write(`gate-controller: GPIO: ${(err as Error).message}\n`);
@@ -145,7 +146,7 @@ export async function main(argv = process.argv.slice(2)): Promise<void> {
       setMode: (mode) => gateRef?.setMode(mode, 'terminal', { operator: 'terminal', source: 'local' }),
     });
   }
-  const readers = buildReaders(config.readers, { log: log.child({ c: 'reader' }), clock, input: terminal?.readerInput });
+  const readers = buildReaders(config.readers, { log: log.child({ component: 'reader' }), clock, input: terminal?.readerInput });
 
   const gate = new Gate({
     options: {
@@ -161,7 +162,7 @@ export async function main(argv = process.argv.slice(2)): Promise<void> {
     gpio,
     passKeys: () => passKeys,
     passKeyPem: gateKey.publicPem,
-    log: log.child({ c: 'gate' }),
+    log: log.child({ component: 'gate' }),
     clock,
   });
   gateRef = gate;
@@ -179,8 +180,8 @@ export async function main(argv = process.argv.slice(2)): Promise<void> {
     );
   }
 
-  const notify = new SdNotify({ env: process.env, log: log.child({ c: 'sd-notify' }) });
-  const checkpointer = new WalCheckpointer({ path: config.storage.path, synchronous: config.storage.synchronous, log: log.child({ c: 'wal' }) });
+  const notify = new SdNotify({ env: process.env, log: log.child({ component: 'sd-notify' }) });
+  const checkpointer = new WalCheckpointer({ path: config.storage.path, synchronous: config.storage.synchronous, log: log.child({ component: 'wal' }) });
   // Checkpoints wait for a quiet moment: their fsyncs would hold up a tap's commit.
   gate.on('event', () => checkpointer.noteWrite());
   const components: Component[] = [

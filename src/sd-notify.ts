@@ -41,7 +41,7 @@ export class SdNotify {
   private missingBinaryLogged = false;
 
   constructor(private readonly deps: SdNotifyDeps) {
-    this.log = deps.log.child({ component: 'sd-notify' });
+    this.log = deps.log;
     this.enabled = Boolean(deps.env.NOTIFY_SOCKET);
     this.spawn = deps.spawn ?? nodeSpawn;
     this.binary = deps.binary ?? 'systemd-notify';

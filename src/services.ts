@@ -9,12 +9,12 @@ import type { Logger } from './log.js';
 import type { Component } from './lifecycle.js';
 import type { Store } from './store/index.js';
 import type { Gate } from './controller/gate.js';
-import type { GateKey } from './gate-key.js';
-import type { Clock } from './drivers/types.js';
+import type { GateKey } from './credentials/gate-key.js';
+import type { Clock } from './types.js';
 import { RegistrationOutbox } from './store/registrations.js';
 import { VisitorStore } from './store/visitors.js';
 import { eraseVisitor } from './visitor-erase.js';
-import { signPass } from './controller/pass.js';
+import { signPass } from './credentials/pass.js';
 
 export interface ServiceDeps {
   config: Config;
@@ -42,7 +42,7 @@ export async function optionalServices(deps: ServiceDeps): Promise<Component[]> 
       config,
       store,
       gate,
-      log: log.child({ c: 'sync' }),
+      log: log.child({ component: 'sync' }),
       clock,
       registrations,
       // Central's purge-person takes the photo file too, not only the row.
@@ -71,7 +71,7 @@ export async function optionalServices(deps: ServiceDeps): Promise<Component[]> 
         passSigner: { sign: (body) => signPass(body, deps.gateKey.privateKey) },
         idHashKey: deps.idHashKey,
         dataDir: deps.dataDir,
-        log: log.child({ c: 'admin' }),
+        log: log.child({ component: 'admin' }),
         clock,
         visitLimits: { maxAdvanceDays: config.admin.maxAdvanceDays, maxVisitDays: config.admin.maxVisitDays },
       },

@@ -4,9 +4,9 @@
  * is a store/ table, and link state arrives as a plain function.
  */
 import type { Logger } from '../log.js';
-import type { Clock } from '../drivers/types.js';
+import type { Clock } from '../types.js';
 import type { GateControl } from '../controller/gate-api.js';
-import type { PassBody } from '../controller/pass.js';
+import type { PassBody } from '../credentials/pass.js';
 import type { Store } from '../store/index.js';
 import type { Credential, Person } from '../store/types.js';
 import type { RegistrationOutbox } from '../store/registrations.js';
@@ -42,7 +42,7 @@ export type VisitorRegistration = {
 /** The store's RegistrationOutbox (src/store/registrations.ts) as admin/ uses it: pass the outbox itself. */
 export type RegistrationSink = Pick<RegistrationOutbox, 'add'>;
 
-/** Signs a visitor pass with the gate's own Ed25519 key (signPass in controller/pass.ts). */
+/** Signs a visitor pass with the gate's own Ed25519 key (signPass in credentials/pass.ts). */
 export interface PassSigner {
   sign(body: PassBody): string;
 }

@@ -6,7 +6,7 @@
  *   exist): `maxFailures` consecutive failures lock the name for `lockMs`.
  * Kept in memory: a restart is an operator's act, not an attacker's.
  */
-import type { Clock } from '../drivers/types.js';
+import type { Clock } from '../types.js';
 
 export interface LimiterOptions {
   perIp: number;

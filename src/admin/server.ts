@@ -12,7 +12,7 @@ import fastifyStatic from '@fastify/static';
 import { AccountStore } from '../store/accounts.js';
 import { VisitorStore } from '../store/visitors.js';
 import { JournalSearch } from '../store/journal-search.js';
-import { JournalSearchWorker } from '../store/journal-search-worker.js';
+import { JournalSearchWorker } from '../store/journal-search.js';
 import type { AdminDeps } from './deps.js';
 import { AdminError, type ErrorBody } from './errors.js';
 import { DEFAULT_SESSION_TTL_MS, Sessions, installAuth } from './session.js';
@@ -90,7 +90,7 @@ export function defaultPublicDir(): string {
 
 export async function buildAdminServer(deps: AdminDeps): Promise<FastifyInstance> {
   const app: FastifyInstance = Fastify({
-    loggerInstance: deps.log.child({ component: 'admin' }) as FastifyBaseLogger,
+    loggerInstance: deps.log as FastifyBaseLogger,
     // One line per event worth knowing: sign-ins, changes, errors — not every GET.
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: 64 * 1024,

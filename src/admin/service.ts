@@ -6,7 +6,7 @@
 import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import type { Lifecycle } from '../drivers/types.js';
+import type { Lifecycle } from '../types.js';
 import { AccountStore } from '../store/accounts.js';
 import type { AdminDeps } from './deps.js';
 import { DEFAULT_KDF, hashPassword, randomPassword } from './password.js';

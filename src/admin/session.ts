@@ -22,7 +22,7 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { resolve } from 'node:path';
 import type { FastifyInstance, FastifyReply, FastifyRequest, RouteOptions } from 'fastify';
 import type { AccountRole, AccountStore } from '../store/accounts.js';
-import type { Clock } from '../drivers/types.js';
+import type { Clock } from '../types.js';
 import { AdminError, badCsrf, badInput, forbidden, notFound, unauthorized } from './errors.js';
 
 export const SESSION_COOKIE = 'gc_session';

@@ -8,7 +8,7 @@
 import { rmSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import type { Logger } from '../log.js';
-import type { Clock } from '../drivers/types.js';
+import type { Clock } from '../types.js';
 import type { GateControl } from '../controller/gate-api.js';
 import type { Store } from '../store/index.js';
 import { AccountStore } from '../store/accounts.js';

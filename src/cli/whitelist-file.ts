@@ -7,7 +7,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { basename, extname } from 'node:path';
-import { idKey, isValidResidentId } from '../controller/credential.js';
+import { idKey, isValidResidentId } from '../credentials/resident-id.js';
 import {
   credentialSchema, describeZodError, personSchema, scheduleSchema, type CredentialMsg, type PersonMsg, type ScheduleMsg,
 } from '../sync/protocol/schemas.js';

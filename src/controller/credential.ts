@@ -1,13 +1,14 @@
 /**
  * From what a reader saw to the normalized key the whitelist is keyed on
  * (DESIGN.md "Credentials"), plus the masked display form that events, the
- * admin page and log lines carry. A clear ID number never leaves this file:
- * only its HMAC (the key) and its mask (the display) do. Invalid input is
- * never echoed beyond a masked form either.
+ * admin page and log lines carry. A clear ID number goes no further than
+ * credentials/resident-id.ts: only its HMAC (the key) and its mask (the
+ * display) leave. Invalid input is never echoed beyond a masked form either.
  */
-import { createHmac, type KeyObject } from 'node:crypto';
+import type { KeyObject } from 'node:crypto';
+import { parsePassUnverified, passKey, verifyPass, type PassBody } from '../credentials/pass.js';
+import { idKey, isValidResidentId, maskResidentId } from '../credentials/resident-id.js';
 import type { RawCredential } from '../drivers/types.js';
-import { parsePassUnverified, passKey, verifyPass, type PassBody } from './pass.js';
 
 export type CredentialKind = 'card' | 'id' | 'pass';
 
@@ -33,12 +34,6 @@ export const MIN_UID_BYTES = 3;
 export const MAX_UID_BYTES = 20;
 
 const SEPARATORS = /[\s:.-]/g;
-const ID_SHAPE = /^[0-9]{17}[0-9X]$/;
-/** GB 11643-1999 / ISO 7064 MOD 11-2 weights for the first 17 digits. */
-const ID_WEIGHTS = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2] as const;
-/** Check character by (weighted sum mod 11). */
-const ID_CHECK = '10X98765432';
-
 /** The UID in key form (UPPERCASE hex, no separators), or undefined when it is not one. */
 export function canonicalUid(uid: string): string | undefined {
   const hex = uid.replace(SEPARATORS, '').toUpperCase();
@@ -58,32 +53,6 @@ export function cardKey(uidHex: string): string {
 export function maskCard(uidHex: string): string {
   const hex = uidHex.toUpperCase().replace(/[^0-9A-F]/g, '');
   return `card:****${hex.slice(-4)}`;
-}
-
-/** 18 characters, a plausible birth date at positions 7-14, and the MOD 11-2 check character. */
-export function isValidResidentId(n: string): boolean {
-  if (typeof n !== 'string') return false;
-  const id = upperFinalX(n);
-  if (!ID_SHAPE.test(id)) return false;
-  if (!isPlausibleBirthDate(id.slice(6, 14))) return false;
-  let sum = 0;
-  for (let i = 0; i < 17; i++) sum += Number(id[i]) * ID_WEIGHTS[i]!;
-  return ID_CHECK[sum % 11] === id[17];
-}
-
-/** 'id:' + hex HMAC-SHA256(key, the number with a final x upper-cased). */
-export function idKey(n: string, hmacKey: Buffer): string {
-  return `id:${createHmac('sha256', hmacKey).update(upperFinalX(n), 'utf8').digest('hex')}`;
-}
-
-/**
- * '1101**********123X': first 4 and last 4 of an 18-character number. Anything
- * else is all stars, so a mangled read never shows more than a valid one would.
- */
-export function maskResidentId(n: string): string {
-  const id = typeof n === 'string' ? upperFinalX(n) : '';
-  if (!/^[0-9A-Z]{18}$/.test(id)) return '*'.repeat(18);
-  return `${id.slice(0, 4)}${'*'.repeat(10)}${id.slice(14)}`;
 }
 
 export function normalize(raw: RawCredential, deps: NormalizeDeps): Normalized {
@@ -115,20 +84,6 @@ export function normalize(raw: RawCredential, deps: NormalizeDeps): Normalized {
 function passDisplay(token: string): string {
   const claimed = parsePassUnverified(token);
   return claimed ? passKey(claimed.pid) : 'pass:?';
-}
-
-function upperFinalX(n: string): string {
-  return n.endsWith('x') ? `${n.slice(0, -1)}X` : n;
-}
-
-function isPlausibleBirthDate(yyyymmdd: string): boolean {
-  const y = Number(yyyymmdd.slice(0, 4));
-  const m = Number(yyyymmdd.slice(4, 6));
-  const d = Number(yyyymmdd.slice(6, 8));
-  // From 1800: the standard's own example, 440524188001010014, was born in 1880.
-  if (y < 1800 || y > 2099 || m < 1 || m > 12 || d < 1) return false;
-  // Day 0 of the next month is the last day of this one; UTC avoids any zone.
-  return d <= new Date(Date.UTC(y, m, 0)).getUTCDate();
 }
 
 function unreachable(raw: never): never {

@@ -29,7 +29,7 @@
  * ESCORT_TIMEOUT is not decided here: the orchestrator issues escortTimeout()
  * when resolveEscort() says the waiting visitor's window lapsed.
  */
-import type { Direction } from '../drivers/types.js';
+import type { Direction } from '../types.js';
 import type { AccessRecord, PersonKind, Schedule } from '../store/types.js';
 import type { NormalizedOk } from './credential.js';
 import type { GateMode, Reason } from './reasons.js';

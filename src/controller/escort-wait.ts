@@ -4,7 +4,7 @@
  * reader within the window (resolveEscort in decide.ts), or by the window
  * lapsing — then `onTimeout` records ESCORT_TIMEOUT.
  */
-import type { Direction } from '../drivers/types.js';
+import type { Direction } from '../types.js';
 import type { PersonKind } from '../store/types.js';
 import { resolveEscort } from './decide.js';
 

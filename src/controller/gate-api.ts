@@ -3,7 +3,7 @@
  * they meet here, through these methods and the typed events.
  */
 import type { EventEmitter } from 'node:events';
-import type { Direction } from '../drivers/types.js';
+import type { Direction } from '../types.js';
 import type { JournalEvent } from '../store/types.js';
 import type { GateMode } from './reasons.js';
 

@@ -10,8 +10,9 @@
 import { EventEmitter } from 'node:events';
 import type { KeyObject } from 'node:crypto';
 import type { Logger } from '../log.js';
-import type { Clock, CredentialReader, Direction, RawCredential } from '../drivers/types.js';
-import type { GpioSet } from '../drivers/gpio/index.js';
+import type { CredentialReader, RawCredential } from '../drivers/types.js';
+import type { Clock, Direction } from '../types.js';
+import type { GpioSet } from '../drivers/types.js';
 import type { Store } from '../store/index.js';
 import type { JournalEvent, NewEvent } from '../store/types.js';
 import { formatTs } from '../store/time.js';

@@ -10,7 +10,8 @@
  * timers.
  */
 import { EventEmitter } from 'node:events';
-import type { Clock, DigitalOutput, Direction } from '../drivers/types.js';
+import type { DigitalOutput } from '../drivers/types.js';
+import type { Clock, Direction } from '../types.js';
 import type { GateMode } from './reasons.js';
 
 export interface TurnstileDeps {

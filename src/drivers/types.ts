@@ -4,15 +4,7 @@
  * serialport. Drivers know nothing of access rules.
  */
 import type { EventEmitter } from 'node:events';
-
-/** Every component: started in order by main.ts, stopped in reverse. */
-export interface Lifecycle {
-  start(): Promise<void>;
-  stop(): Promise<void>;
-}
-
-/** Milliseconds since the epoch; injected so tests control time. */
-export type Clock = () => number;
+import type { Direction, Lifecycle } from '../types.js';
 
 /**
  * One output line (relay, LED, buzzer). `active` means energized/lit/sounding,
@@ -45,7 +37,6 @@ export type RawCredential =
   | { kind: 'pass'; token: string };
 
 export type ReaderType = 'pcsc' | 'serial' | 'sim';
-export type Direction = 'in' | 'out';
 
 export interface ReaderEventMap {
   /** A credential was presented. `at` is the clock time the bytes arrived. */
@@ -61,4 +52,21 @@ export interface CredentialReader extends Lifecycle, EventEmitter<ReaderEventMap
   readonly type: ReaderType;
   readonly direction: Direction;
   readonly connected: boolean;
+}
+
+export type OutputName = 'entry' | 'exit' | 'green' | 'red' | 'buzzer';
+export type InputName = 'passage' | 'door' | 'exitButton' | 'fireAlarm' | 'tamper';
+
+/** The gate's GPIO as one set (drivers/gpio/index.ts builds it per backend). */
+export type GpioBackend = 'cdev' | 'onoff' | 'sim';
+
+export interface GpioSet {
+  /** The backend in use, `auto` resolved (set by buildGpio; hand-made sets in benches leave it out). */
+  backend?: GpioBackend;
+  outputs: Partial<Record<OutputName, DigitalOutput>>;
+  inputs: Partial<Record<InputName, DigitalInput>>;
+  /** Relays to safe (inactive) state FIRST, then LEDs and buzzer, then inputs. */
+  start(): Promise<void>;
+  /** Inputs released, then LEDs/buzzer and relays inactive and released. */
+  stop(): Promise<void>;
 }

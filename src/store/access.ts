@@ -13,7 +13,7 @@
  * keyed by credential key.
  */
 import type Database from 'better-sqlite3';
-import type { Direction } from '../drivers/types.js';
+import type { Direction } from '../types.js';
 import type { Journal } from './journal.js';
 import { GRANTING_SQL, type JournalEvent, type NewEvent } from './types.js';
 

@@ -1,93 +1,55 @@
 /**
- * Source of the checkpoint worker thread, run with `new Worker(src, { eval: true })`.
- * It is plain CommonJS text rather than a module file so the same code runs
- * from dist/ and from the TypeScript sources under vitest (a worker thread
- * cannot load a .ts file). Its one job: PRAGMA wal_checkpoint on its own
- * connection, off the main thread, so no checkpoint ever runs in a commit.
+ * Worker thread of WalCheckpointer (checkpointer.ts). Its one job: PRAGMA
+ * wal_checkpoint on its own connection, off the gate's thread, so no
+ * checkpoint ever runs in a commit.
  *
- * workerData: { path, sqlite (resolved better-sqlite3 entry), intervalMs, quietMs, forceBytes, activity (SharedArrayBuffer), epoch, nice, synchronous, walLimit }
- * → messages: { type: 'ready' } | { type: 'checkpoint', ... } | { type: 'error', message }
+ * workerData: CheckpointWorkerData → messages: CheckpointWorkerMessage;
+ * it answers 'now' (one checkpoint at once) and 'stop' (a last one, then close).
  */
-export const CHECKPOINT_WORKER_SOURCE = String.raw`
-'use strict';
-const { parentPort, workerData } = require('node:worker_threads');
-// Below the gate's thread (src/worker-priority.ts; nice is per thread on Linux).
-try { require('node:os').setPriority(workerData.nice); } catch {}
-const { closeSync, fstatSync, openSync, readSync, statSync } = require('node:fs');
-const { endianness } = require('node:os');
-const Database = require(workerData.sqlite);
+import { statSync } from 'node:fs';
+import { parentPort, workerData } from 'node:worker_threads';
+import { lowerThisThread } from '../worker-priority.js';
+import type { CheckpointResult, CheckpointWorkerData, CheckpointWorkerMessage } from './checkpointer.js';
+import Database from './sqlite-driver.js';
+import { readWalIndex, usedBytes, walMark } from './wal-index.js';
 
-let db;
+lowerThisThread();
+
+const data = workerData as CheckpointWorkerData;
+const port = parentPort!;
+const post = (m: CheckpointWorkerMessage) => port.postMessage(m);
+
+let opened: InstanceType<typeof Database>;
 try {
-  db = new Database(workerData.path, { fileMustExist: true });
+  opened = new Database(data.path, { fileMustExist: true });
   // Never wait: busy now means "try next tick".
-  db.pragma('busy_timeout = 0');
+  opened.pragma('busy_timeout = 0');
   // As the gate's connection: this one commits too (the wrap below).
-  db.pragma('synchronous = ' + (workerData.synchronous === 'full' ? 'FULL' : 'NORMAL'));
+  opened.pragma(`synchronous = ${data.synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
   // The wrap below cuts an oversized WAL file back, here rather than in a tap's commit.
-  db.pragma('journal_size_limit = ' + workerData.walLimit);
+  opened.pragma(`journal_size_limit = ${data.walLimit}`);
 } catch (err) {
-  parentPort.postMessage({ type: 'error', message: String(err && err.message || err) });
+  post({ type: 'error', message: String((err as Error)?.message ?? err) });
   process.exit(1);
 }
+const db = opened;
 
-function walBytes() {
-  try { return statSync(workerData.path + '-wal').size; } catch { return 0; }
-}
-
-/**
- * Bytes of the WAL in use, from the wal-index header in the -shm file
- * (sqlite.org/walformat.html: szPage u16 at byte 14, mxFrame u32 at byte 16,
- * native byte order). Not the file size: the file keeps its size when the
- * writer wraps it (db.ts, WAL_SIZE_LIMIT_BYTES), mxFrame starts again at 0.
- */
-const shmHeader = Buffer.alloc(40);
-/**
- * The -shm descriptor, opened once and closed only when the file is gone or
- * replaced: closing a descriptor of it would drop every POSIX lock this
- * process holds on the file, SQLite's included (checkpointer.ts, shmFd).
- * Nor at stop: the gate's connection is still open then. One descriptor per
- * worker's life is left to the process's exit.
- */
-let shm = null;
-function shmFd() {
-  const path = workerData.path + '-shm';
-  let st = null;
-  try { st = statSync(path); } catch {}
-  if (shm && st && shm.dev === st.dev && shm.ino === st.ino) return shm.fd;
-  if (shm) { const old = shm.fd; shm = null; closeSync(old); }
-  if (!st) return null;
+function walFileBytes(): number {
   try {
-    const fd = openSync(path, 'r');
-    const f = fstatSync(fd);
-    shm = { fd, dev: f.dev, ino: f.ino };
-    return fd;
+    return statSync(`${data.path}-wal`).size;
   } catch {
-    return null;
+    return 0;
   }
 }
-/** { used, mark }: bytes of the WAL in use, and mxFrame + salt-1 (which changes at every wrap); null without a -shm file. */
-function walState() {
-  const fd = shmFd();
-  if (fd === null) return null;
-  try {
-    if (readSync(fd, shmHeader, 0, 40, 0) < 40) return null;
-  } catch {
-    return null;
-  }
-  const le = endianness() === 'LE';
-  const sz = le ? shmHeader.readUInt16LE(14) : shmHeader.readUInt16BE(14);
-  const mxFrame = le ? shmHeader.readUInt32LE(16) : shmHeader.readUInt32BE(16);
-  const salt1 = le ? shmHeader.readUInt32LE(32) : shmHeader.readUInt32BE(32);
-  return { used: 32 + mxFrame * ((sz === 1 ? 65536 : sz) + 24), mark: mxFrame + ':' + salt1 };
-}
-function walUsedBytes() {
-  const st = walState();
-  return st ? st.used : walBytes();
+
+/** Bytes of the WAL in use (wal-index.ts); the file's size when there is no -shm file. */
+function walUsedBytes(): number {
+  const w = readWalIndex(data.path);
+  return w ? usedBytes(w) : walFileBytes();
 }
 
 /** The WAL as our own wrap left it: nothing new to checkpoint until it changes. */
-let markAfterWrap = null;
+let markAfterWrap: string | undefined;
 
 /**
  * The first commit after a complete checkpoint wraps the WAL to its start,
@@ -101,35 +63,40 @@ let markAfterWrap = null;
  * quiet. busy_timeout 0: if the gate is writing, it wraps the WAL itself.
  */
 const wrapTx = db.transaction(() => {
-  const v = db.pragma('user_version', { simple: true });
-  db.pragma('user_version = ' + v);
+  const v = db.pragma('user_version', { simple: true }) as number;
+  db.pragma(`user_version = ${v}`);
 });
 
-function checkpoint(mode) {
+interface CheckpointRow {
+  busy: number;
+  log: number;
+  checkpointed: number;
+}
+
+function checkpoint(mode: 'PASSIVE'): CheckpointResult {
   const t0 = performance.now();
-  const [r] = db.pragma('wal_checkpoint(' + mode + ')');
+  const [r] = db.pragma(`wal_checkpoint(${mode})`) as CheckpointRow[];
   let wrapped = false;
   // Only while the gate is quiet: the wrap holds the write lock through the
   // fsync, and a tap arriving then would wait for it (with SQLite's busy
   // back-off on top). Under a steady stream of writes the gate wraps itself.
-  if (r.busy === 0 && r.log > 0 && r.log === r.checkpointed && quietForMs() >= workerData.quietMs) {
+  if (r!.busy === 0 && r!.log > 0 && r!.log === r!.checkpointed && quietForMs() >= data.quietMs) {
     try {
       wrapTx.immediate();
       wrapped = true;
-      const st = walState();
-      markAfterWrap = st && st.mark;
+      const w = readWalIndex(data.path);
+      markAfterWrap = w && walMark(w);
     } catch {
       // the gate holds the write lock: its next commit wraps the WAL instead
     }
   }
-  return { type: 'checkpoint', mode, busy: r.busy, log: r.log, checkpointed: r.checkpointed, wrapped,
-           walBytes: walBytes(), ms: performance.now() - t0 };
+  return { mode, busy: r!.busy, log: r!.log, checkpointed: r!.checkpointed, wrapped, walBytes: walFileBytes(), ms: performance.now() - t0 };
 }
 
-// The main thread stores the time of its last write here (ms since \`epoch\`).
-const activity = new Int32Array(workerData.activity);
-function quietForMs() {
-  return Date.now() - workerData.epoch - Atomics.load(activity, 0);
+// The gate's thread stores the time of its last write here (ms since `epoch`).
+const activity = new Int32Array(data.activity);
+function quietForMs(): number {
+  return Date.now() - data.epoch - Atomics.load(activity, 0);
 }
 let lastCheckpoint = 0;
 
@@ -139,19 +106,19 @@ let lastCheckpoint = 0;
  * max 2.1 → 8.2 ms at 100k credentials). So it waits for a quiet moment —
  * no write for quietMs — unless the WAL has grown past forceBytes.
  */
-function due() {
+function due(): boolean {
   const now = Date.now();
-  if (now - lastCheckpoint < workerData.intervalMs) return false;
+  if (now - lastCheckpoint < data.intervalMs) return false;
   // Only our wrap's own frame since the last checkpoint: nothing to do (else
   // an idle gate would checkpoint and wrap that one frame forever).
-  if (markAfterWrap !== null) {
-    const st = walState();
-    if (st && st.mark === markAfterWrap) return false;
+  if (markAfterWrap !== undefined) {
+    const w = readWalIndex(data.path);
+    if (w && walMark(w) === markAfterWrap) return false;
   }
-  return quietForMs() >= workerData.quietMs || walUsedBytes() > workerData.forceBytes;
+  return quietForMs() >= data.quietMs || walUsedBytes() > data.forceBytes;
 }
 
-function tick(force) {
+function tick(force: boolean): void {
   if (!force && !due()) return;
   try {
     // PASSIVE only: it copies what it can and never takes the writer lock.
@@ -160,19 +127,23 @@ function tick(force) {
     // commit wraps the WAL and writes over it from the start (db.ts,
     // WAL_SIZE_LIMIT_BYTES, on when the file is cut).
     lastCheckpoint = Date.now();
-    parentPort.postMessage(checkpoint('PASSIVE'));
+    post({ type: 'checkpoint', ...checkpoint('PASSIVE') });
   } catch (err) {
-    parentPort.postMessage({ type: 'error', message: String(err && err.message || err) });
+    post({ type: 'error', message: String((err as Error)?.message ?? err) });
   }
 }
 
-const timer = setInterval(() => tick(false), Math.min(workerData.intervalMs, workerData.quietMs));
-parentPort.on('message', (m) => {
+const timer = setInterval(() => tick(false), Math.min(data.intervalMs, data.quietMs));
+port.on('message', (m: 'now' | 'stop') => {
   if (m === 'now') tick(true);
   if (m === 'stop') {
     clearInterval(timer);
-    try { tick(true); } finally { db.close(); parentPort.close(); }
+    try {
+      tick(true);
+    } finally {
+      db.close();
+      port.close();
+    }
   }
 });
-parentPort.postMessage({ type: 'ready' });
-`;
+post({ type: 'ready' });

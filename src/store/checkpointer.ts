@@ -8,14 +8,11 @@
  * cut back, db.ts), otherwise by the gate's next commit, which never cuts.
  * Without this component the WAL would grow without bound.
  */
-import { closeSync, fstatSync, openSync, readSync, statSync } from 'node:fs';
-import { endianness } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import type { Logger } from '../log.js';
-import { CHECKPOINT_WORKER_SOURCE } from './checkpointer-worker.js';
+import { workerFile } from '../worker-file.js';
 import { StoreError, WAL_SIZE_LIMIT_BYTES } from './db.js';
-import { sqliteModulePath } from './sqlite-driver.js';
-import { BACKGROUND_NICE } from '../worker-priority.js';
+import { allCopied, readWalIndex, usedBytes } from './wal-index.js';
 
 export interface CheckpointResult {
   mode: 'PASSIVE';
@@ -48,73 +45,6 @@ export interface WalCheckpointerOptions {
   roomBytes?: number;
 }
 
-/**
- * Descriptors of -shm files, opened once and kept. Closing any descriptor of
- * a file drops every POSIX lock the process holds on it (fcntl semantics,
- * sqlite.org/howtocorrupt.html §2.2), and SQLite's locks on the -shm are
- * POSIX locks. A header read that opened and closed the file released the
- * gate connection's lock on the DMS byte; the next process to open the
- * database (gatectl, a backup) then took the -shm for unused and truncated it
- * under the gate's mapping: the gate died of SIGBUS. So a descriptor is
- * closed only once its file is gone or replaced, when no connection of this
- * process can hold locks on it any more. The worker keeps its own the same
- * way (checkpointer-worker.ts).
- */
-const shmFds = new Map<string, { fd: number; dev: number; ino: number }>();
-
-function shmFd(dbPath: string): number | undefined {
-  const path = `${dbPath}-shm`;
-  const held = shmFds.get(path);
-  let st: { dev: number; ino: number } | undefined;
-  try {
-    st = statSync(path);
-  } catch {
-    st = undefined;
-  }
-  if (held && st && held.dev === st.dev && held.ino === st.ino) return held.fd;
-  if (held) {
-    shmFds.delete(path);
-    closeSync(held.fd); // that file is gone: nothing of ours holds a lock on it
-  }
-  if (!st) return undefined;
-  try {
-    const fd = openSync(path, 'r');
-    const f = fstatSync(fd);
-    shmFds.set(path, { fd, dev: f.dev, ino: f.ino });
-    return fd;
-  } catch {
-    return undefined;
-  }
-}
-
-/**
- * The wal-index header in the -shm file (sqlite.org/walformat.html), native
- * byte order: szPage u16 at byte 14 and mxFrame u32 at byte 16 of the first
- * 48-byte header copy; nBackfill u32 at byte 96, after the two copies.
- * undefined without a readable -shm file. The worker reads the first two the
- * same way (checkpointer-worker.ts).
- */
-const header = Buffer.alloc(100);
-function readWalIndex(dbPath: string): { szPage: number; mxFrame: number; nBackfill: number } | undefined {
-  const fd = shmFd(dbPath);
-  if (fd === undefined) return undefined;
-  try {
-    if (readSync(fd, header, 0, 100, 0) < 100) return undefined;
-  } catch {
-    return undefined;
-  }
-  const le = endianness() === 'LE';
-  return {
-    szPage: le ? header.readUInt16LE(14) : header.readUInt16BE(14),
-    mxFrame: le ? header.readUInt32LE(16) : header.readUInt32BE(16),
-    nBackfill: le ? header.readUInt32LE(96) : header.readUInt32BE(96),
-  };
-}
-
-type WalIndex = NonNullable<ReturnType<typeof readWalIndex>>;
-const usedBytes = (w: WalIndex) => 32 + w.mxFrame * ((w.szPage === 1 ? 65536 : w.szPage) + 24);
-const allCopied = (w: WalIndex) => w.mxFrame > 0 && w.nBackfill === w.mxFrame;
-
 /** Bytes of the WAL in use (frames since the last wrap); 0 when there is no -shm file. */
 export function walUsedBytes(dbPath: string): number {
   const w = readWalIndex(dbPath);
@@ -132,7 +62,20 @@ export function walCopied(dbPath: string): boolean {
   return w !== undefined && allCopied(w);
 }
 
-type WorkerMessage = ({ type: 'checkpoint' } & CheckpointResult) | { type: 'ready' } | { type: 'error'; message: string };
+/** What the worker (checkpointer-worker.ts) is started with. */
+export interface CheckpointWorkerData {
+  path: string;
+  intervalMs: number;
+  quietMs: number;
+  forceBytes: number;
+  /** Int32 [0]: the gate's last write, ms since `epoch` (noteWrite). */
+  activity: SharedArrayBuffer;
+  epoch: number;
+  synchronous: 'normal' | 'full';
+  walLimit: number;
+}
+
+export type CheckpointWorkerMessage = ({ type: 'checkpoint' } & CheckpointResult) | { type: 'ready' } | { type: 'error'; message: string };
 
 const STOP_TIMEOUT_MS = 5_000;
 
@@ -152,7 +95,8 @@ export class WalCheckpointer {
   async start(): Promise<void> {
     if (this.worker) return;
     const { path, intervalMs, quietMs, forceBytes, log, synchronous } = this.opts;
-    const worker = new Worker(CHECKPOINT_WORKER_SOURCE, { eval: true, workerData: { path, sqlite: sqliteModulePath, intervalMs, quietMs, forceBytes, activity: this.activity.buffer, epoch: this.epoch, nice: BACKGROUND_NICE, synchronous, walLimit: WAL_SIZE_LIMIT_BYTES } });
+    const data: CheckpointWorkerData = { path, intervalMs, quietMs, forceBytes, activity: this.activity.buffer as SharedArrayBuffer, epoch: this.epoch, synchronous, walLimit: WAL_SIZE_LIMIT_BYTES };
+    const worker = new Worker(workerFile(import.meta.url, './checkpointer-worker.js'), { workerData: data });
     this.worker = worker;
     let started = false;
     await new Promise<void>((resolve, reject) => {
@@ -161,7 +105,7 @@ export class WalCheckpointer {
         if (this.worker === worker) this.worker = undefined;
         reject(new StoreError('CHECKPOINTER_FAILED', `WAL checkpointer for ${path}: ${message}`));
       };
-      worker.on('message', (m: WorkerMessage) => {
+      worker.on('message', (m: CheckpointWorkerMessage) => {
         if (m.type === 'ready') {
           started = true;
           log.info({ intervalMs }, 'wal checkpointer started');

@@ -15,7 +15,7 @@
  *   13 needs Node-API 10 (its prebuilt addon crashes on Node 20).
  *
  * The JavaScript API is the same in both (tests run the whole suite on each).
- * Worker threads load the same one through `sqliteModulePath`.
+ * Worker threads import this module too, so they load the same one.
  *
  * One difference in cost: with 13, a statement with a bound parameter in
  * `LIMIT ?`, or in the WHERE of a join, is prepared again at every run (and
@@ -32,7 +32,7 @@ const require = createRequire(import.meta.url);
 export const SQLITE_DRIVER: 'better-sqlite3-napi' | 'better-sqlite3' =
   Number(process.versions.napi ?? 0) >= 10 ? 'better-sqlite3-napi' : 'better-sqlite3';
 
-/** The driver's resolved entry file, for worker threads to require. */
+/** The driver's resolved entry file. */
 export const sqliteModulePath: string = require.resolve(SQLITE_DRIVER);
 
 /** The better-sqlite3 Database class (constructor and types as in @types/better-sqlite3). */

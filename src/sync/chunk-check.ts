@@ -19,11 +19,10 @@
  *
  * The worker starts with the first chunk and ends after a quiet spell.
  */
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { KeyObject } from 'node:crypto';
 import type { Logger } from '../log.js';
+import { workerFile } from '../worker-file.js';
 import { openEnvelope } from './protocol/envelope.js';
 import { chunkFrameSchema, credentialSchema, describeZodError, personSchema, scheduleSchema } from './protocol/schemas.js';
 
@@ -85,21 +84,6 @@ export interface ChunkWorkerRequest {
 
 export type ChunkWorkerReply = { id: number } & ChunkCheck;
 
-/**
- * The worker's compiled file. Under vitest this module is the .ts source and
- * there is no .js beside it: the worker then runs from the build (`npm test`
- * builds first), since a worker thread cannot load TypeScript on Node 20.
- */
-export function chunkWorkerFile(): URL {
-  const beside = new URL('./chunk-check-worker.js', import.meta.url);
-  if (!import.meta.url.endsWith('.ts')) return beside;
-  const built = new URL(beside.href.replace(/\/src\/sync\/chunk-check-worker\.js$/, '/dist/src/sync/chunk-check-worker.js'));
-  if (!existsSync(fileURLToPath(built))) {
-    throw new Error(`${fileURLToPath(built)} is missing: run "npm run build" (npm test does) before running the tests`);
-  }
-  return built;
-}
-
 const IDLE_MS = 30_000;
 
 export class ChunkChecker {
@@ -141,7 +125,7 @@ export class ChunkChecker {
 
   private ensure(): Worker {
     if (this.worker) return this.worker;
-    const worker = new Worker(chunkWorkerFile(), { workerData: this.data });
+    const worker = new Worker(workerFile(import.meta.url, './chunk-check-worker.js'), { workerData: this.data });
     worker.unref();
     worker.on('message', (m: ChunkWorkerReply) => {
       const done = this.pending.get(m.id);
@@ -159,7 +143,7 @@ export class ChunkChecker {
       }
     });
     worker.on('error', (err) => {
-      this.log.error({ err: err.message }, 'whitelist chunk checker failed');
+      this.log.error({ err }, 'whitelist chunk checker failed');
       if (this.worker === worker) this.worker = undefined;
       this.failAll(`chunk checker failed: ${err.message}`);
     });

@@ -9,7 +9,7 @@
 import type { KeyObject } from 'node:crypto';
 import type { IPublishPacket } from 'mqtt';
 import type { Logger } from '../log.js';
-import type { Clock } from '../drivers/types.js';
+import type { Clock } from '../types.js';
 import type { GateControl } from '../controller/gate-api.js';
 import type { WhitelistStore } from '../store/whitelist.js';
 import type { SeenCommands } from '../store/seen-commands.js';
@@ -135,6 +135,6 @@ export class CommandHandler {
   private reply(result: CommandResultMsg, correlationData?: Buffer): void {
     this.deps.link
       .publish(this.deps.resultTopic, JSON.stringify(result), correlationData ? { correlationData } : {})
-      .catch((err: Error) => this.deps.log.warn({ commandId: result.id, err: err.message }, 'cmd/result not sent'));
+      .catch((err: Error) => this.deps.log.warn({ commandId: result.id, err }, 'cmd/result not sent'));
   }
 }

@@ -10,7 +10,7 @@
  * unacked is sent again (central dedupes on (gate, seq)).
  */
 import type { Logger } from '../log.js';
-import type { Clock } from '../drivers/types.js';
+import type { Clock } from '../types.js';
 import type { JournalEvent } from '../store/types.js';
 import type { Journal } from '../store/journal.js';
 import type { Outbox } from '../store/outbox.js';
@@ -156,7 +156,7 @@ export class EventFeed {
           this.sentUpTo = batch[batch.length - 1]!.seq;
           if (this.sentUpTo > this.publishedUpTo) this.publishedUpTo = this.sentUpTo;
           link.publish(topics.events, JSON.stringify(batch)).catch((err: Error & { code?: string }) => {
-            if (err.code !== 'OFFLINE' && err.code !== 'LINK_CLOSED') log.warn({ err: err.message }, 'event batch publish failed');
+            if (err.code !== 'OFFLINE' && err.code !== 'LINK_CLOSED') log.warn({ err }, 'event batch publish failed');
           });
           // One batch per tick: reading and serializing 500 events is the
           // biggest synchronous piece here; decisions run in between.
@@ -185,7 +185,7 @@ export class EventFeed {
     while (link.connected && this.alerts.length) {
       const ev = this.alerts.shift()!;
       link.publish(topics.alerts, JSON.stringify(ev)).catch((err: Error) => {
-        log.warn({ seq: ev.seq, err: err.message }, 'alert publish failed (it stays in the event feed)');
+        log.warn({ seq: ev.seq, err }, 'alert publish failed (it stays in the event feed)');
       });
     }
   }
@@ -207,7 +207,7 @@ export class EventFeed {
         try {
           await link.publish(topics.events, JSON.stringify(batch));
         } catch (err) {
-          log.warn({ err: (err as Error).message }, 'replay paused until reconnect');
+          log.warn({ err }, 'replay paused until reconnect');
           return;
         }
         r.from = batch[batch.length - 1]!.seq + 1;

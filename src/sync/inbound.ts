@@ -7,7 +7,7 @@
 import type { KeyObject } from 'node:crypto';
 import type { z } from 'zod';
 import type { Logger } from '../log.js';
-import type { Clock } from '../drivers/types.js';
+import type { Clock } from '../types.js';
 import type { GateControl } from '../controller/gate-api.js';
 import { openEnvelope } from './protocol/envelope.js';
 import { describeZodError } from './protocol/schemas.js';
@@ -116,7 +116,7 @@ export class Rejections {
     try {
       gate.record(ev);
     } catch (err) {
-      log.error({ err: (err as Error).message }, 'cannot journal command_rejected');
+      log.error({ err }, 'cannot journal command_rejected');
     }
     return true;
   }

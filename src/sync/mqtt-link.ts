@@ -180,9 +180,9 @@ export class MqttLink extends EventEmitter<LinkEvents> {
     client.on('error', (err: Error & { code?: number | string }) => {
       if (typeof err.code === 'number' && AUTH_REFUSED.has(err.code)) {
         this.authRefused = true;
-        log.error({ code: err.code, err: err.message }, 'mqtt broker refused the gate (check mqtt.username/password/certificate); retrying slowly');
+        log.error({ code: err.code, err }, 'mqtt broker refused the gate (check mqtt.username/password/certificate); retrying slowly');
       } else {
-        log.warn({ code: err.code, err: err.message }, 'mqtt error');
+        log.warn({ code: err.code, err }, 'mqtt error');
       }
     });
     client.on('close', () => this.onClose());

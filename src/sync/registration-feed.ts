@@ -5,7 +5,7 @@
  * after ackTimeoutMs and on every reconnect.
  */
 import type { Logger } from '../log.js';
-import type { Clock } from '../drivers/types.js';
+import type { Clock } from '../types.js';
 import type { RegistrationOutbox } from '../store/registrations.js';
 import type { MqttLink } from './mqtt-link.js';
 
@@ -60,7 +60,7 @@ export class RegistrationFeed {
       outbox.markSent(id, now);
       // The payload carries names: it is never logged.
       link.publish(topic, JSON.stringify(p.registration)).catch((err: Error) => {
-        log.debug({ registrationId: id, err: err.message }, 'registration not published');
+        log.debug({ registrationId: id, err }, 'registration not published');
       });
     }
   }

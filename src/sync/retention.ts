@@ -5,7 +5,7 @@
  * every unacked event and says how many in its status (outbox.retentionHeld).
  */
 import type { Logger } from '../log.js';
-import type { Clock } from '../drivers/types.js';
+import type { Clock } from '../types.js';
 import type { GateControl } from '../controller/gate-api.js';
 import type { Journal } from '../store/journal.js';
 import type { Outbox } from '../store/outbox.js';

@@ -10,7 +10,7 @@ import type { IPublishPacket } from 'mqtt';
 import { VERSION } from '../version.js';
 import type { Config, MqttConfig } from '../config.js';
 import type { Logger } from '../log.js';
-import type { Clock } from '../drivers/types.js';
+import type { Clock } from '../types.js';
 import type { GateControl } from '../controller/gate-api.js';
 import type { Journal } from '../store/journal.js';
 import type { WhitelistStore } from '../store/whitelist.js';
@@ -84,7 +84,8 @@ export class SyncService {
 
   constructor(private readonly deps: SyncDeps) {
     const { store, gate, clock, config } = deps;
-    this.log = deps.log.child({ mod: 'sync' });
+    // Named by the composition root (services.ts: component 'sync').
+    this.log = deps.log;
     this.outbox = new Outbox(store.db, store.journal);
     this.registrations = deps.registrations ?? new RegistrationOutbox(store.db, clock);
     this.seen = new SeenCommands(store.db);
@@ -108,7 +109,7 @@ export class SyncService {
     this.at(tuning.retentionFirstRunMs ?? 60_000, () => void this.runRetention());
     this.every(DAY_MS, () => void this.runRetention());
     this.every(3_600_000, () => this.seen.prune(clock()));
-    this.cleaning = this.applier.cleanup().catch((err: Error) => this.log.warn({ err: err.message }, 'snapshot leftovers not cleaned'));
+    this.cleaning = this.applier.cleanup().catch((err: Error) => this.log.warn({ err }, 'snapshot leftovers not cleaned'));
     const mqttCfg: MqttConfig | undefined = config.mqtt;
     if (!mqttCfg) {
       this.log.info('no mqtt section in config: central sync is off');
@@ -260,7 +261,7 @@ export class SyncService {
   /** The daily retention pass (also run ~1 min after start). */
   runRetention() {
     return this.retention.run().catch((err: Error) => {
-      this.log.error({ err: err.message }, 'journal retention failed');
+      this.log.error({ err }, 'journal retention failed');
       throw err;
     });
   }
@@ -279,7 +280,7 @@ export class SyncService {
     try {
       await link.subscribe([gt.eventsAck, gt.registrationsAck, gt.cmd, st.cmd, st.manifest, st.delta]);
     } catch (err) {
-      this.log.warn({ err: (err as Error).message }, 'subscribe failed');
+      this.log.warn({ err }, 'subscribe failed');
     }
     this.status?.publishNow();
     this.feed?.onConnect();
@@ -344,7 +345,7 @@ export class SyncService {
       }
       this.log.debug({ topic }, 'message on an unexpected topic ignored');
     } catch (err) {
-      this.log.error({ topic, err: (err as Error).message }, 'central message handling failed');
+      this.log.error({ topic, err }, 'central message handling failed');
     }
   }
 

@@ -4,7 +4,7 @@
  * every statusIntervalS. Its last will is `{gate, site, online:false}`.
  */
 import type { Logger } from '../log.js';
-import type { Clock } from '../drivers/types.js';
+import type { Clock } from '../types.js';
 import type { GateControl } from '../controller/gate-api.js';
 import type { Outbox } from '../store/outbox.js';
 import type { WhitelistStore } from '../store/whitelist.js';
@@ -98,11 +98,11 @@ export class StatusPublisher {
     try {
       msg = this.build();
     } catch (err) {
-      d.log.error({ err: (err as Error).message }, 'cannot build status');
+      d.log.error({ err }, 'cannot build status');
       return;
     }
     d.link.publish(d.topic, JSON.stringify(msg), { retain: true }).catch((err: Error) => {
-      d.log.debug({ err: err.message }, 'status not published');
+      d.log.debug({ err }, 'status not published');
     });
   }
 }

@@ -18,7 +18,7 @@
 import { createHash } from 'node:crypto';
 import { ChunkChecker } from './chunk-check.js';
 import type { Logger } from '../log.js';
-import type { Clock } from '../drivers/types.js';
+import type { Clock } from '../types.js';
 import type { GateControl } from '../controller/gate-api.js';
 import type { WhitelistStore } from '../store/whitelist.js';
 import type { SnapshotApplier, SnapshotSource } from '../store/snapshot.js';
@@ -281,7 +281,7 @@ export class WhitelistSync {
     Promise.all([unsub, sub])
       .catch((err: Error) => {
         for (const i of wanted) this.requested.delete(i);
-        log.warn({ err: err.message }, 'cannot subscribe to whitelist chunks');
+        log.warn({ err }, 'cannot subscribe to whitelist chunks');
       })
       .finally(() => {
         this.fetching = false;
@@ -332,7 +332,7 @@ export class WhitelistSync {
   private unsubscribeFailed(indexes: number[], err: Error): void {
     for (const i of indexes) this.subscribed.add(i);
     this.saveSubscriptions();
-    this.deps.log.warn({ err: err.message, chunks: indexes.length }, 'whitelist chunk subscriptions not released yet (next connect)');
+    this.deps.log.warn({ err, chunks: indexes.length }, 'whitelist chunk subscriptions not released yet (next connect)');
   }
 
   private saveSubscriptions(): void {
@@ -386,7 +386,7 @@ export class WhitelistSync {
         this.finishIf(m);
         await chunks.drop(m.version);
       } else {
-        log.error({ err: (err as Error).message, version: m.version }, 'whitelist snapshot apply failed');
+        log.error({ err, version: m.version }, 'whitelist snapshot apply failed');
       }
     } finally {
       this.applying = false;

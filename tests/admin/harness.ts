@@ -13,8 +13,9 @@ import { PassThrough, Writable } from 'node:stream';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { parseConfig } from '../../src/config.js';
 import { Gate } from '../../src/controller/gate.js';
-import { signPass } from '../../src/controller/pass.js';
-import { buildGpio, type GpioSet } from '../../src/drivers/gpio/index.js';
+import { signPass } from '../../src/credentials/pass.js';
+import { buildGpio } from '../../src/drivers/gpio/index.js';
+import type { GpioSet } from '../../src/drivers/types.js';
 import { SimReader } from '../../src/drivers/readers/index.js';
 import { createLogger, type Logger } from '../../src/log.js';
 import { openStore, type Store } from '../../src/store/index.js';
@@ -182,13 +183,5 @@ export function call(h: Harness, s: Session, method: string, url: string, payloa
   });
 }
 
-/** Wait until `fn` returns something truthy (the sim reader parses on the next turns). */
-export async function until<T>(fn: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 3_000): Promise<T> {
-  const start = Date.now();
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() - start > timeoutMs) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
+/** Tests wait with the suite's one bounded wait (the sim reader parses on the next turns). */
+export { until } from '../helpers/until.js';

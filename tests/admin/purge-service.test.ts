@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AdminService, ensureInitialAdmin, parseListen } from '../../src/admin/service.js';
 import { VisitorPurge } from '../../src/admin/visitor-purge.js';
 import { AccountStore } from '../../src/store/accounts.js';
-import { idKey } from '../../src/controller/credential.js';
+import { idKey } from '../../src/credentials/resident-id.js';
 import { addAccount, ID_HASH_KEY, login, makeHarness, PASSWORDS, VALID_ID_2, type Harness } from './harness.js';
 import { multipart, phoneJpeg, visitorFields } from './multipart.js';
 

@@ -7,8 +7,8 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { idKey } from '../../src/controller/credential.js';
-import { verifyPass } from '../../src/controller/pass.js';
+import { idKey } from '../../src/credentials/resident-id.js';
+import { verifyPass } from '../../src/credentials/pass.js';
 import { VisitorStore } from '../../src/store/visitors.js';
 import {
   addAccount, call, ID_HASH_KEY, login, makeHarness, PASSWORDS, until, VALID_ID, VALID_ID_2, VALID_ID_3, VALID_ID_4, BAD_ID,

@@ -17,6 +17,7 @@ import { Collector } from '../../src/cli/central/collector.js';
 import { createLogger } from '../../src/log.js';
 import { CentralStore, verifyCentralDb } from '../../src/store/central.js';
 import { generateKeyPair, loadPrivateKey } from '../../src/sync/protocol/keys.js';
+import { until } from '../helpers/until.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 export const DAEMON = join(ROOT, 'dist/src/main.js');
@@ -35,12 +36,9 @@ export const centralKey = (() => {
   return { kid: 'c1', raw: pair.publicRaw, privatePem: pair.privatePem, signer: { kid: 'c1', key: loadPrivateKey(pair.privatePem) } };
 })();
 
+/** The suite's bounded wait, polled every 200 ms: these conditions read database files. */
 export async function waitFor(what: string, pred: () => boolean | Promise<boolean>, timeoutMs: number, diag?: () => string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await pred())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${diag ? `\n${diag()}` : ''}`);
-    await sleep(200);
-  }
+  await until(pred, { what, timeoutMs, diag, intervalMs: 200 });
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

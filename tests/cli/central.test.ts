@@ -11,6 +11,7 @@ import { gateTopics } from '../../src/sync/protocol/topics.js';
 import { startMosquitto, type Mosquitto } from '../helpers/mosquitto.js';
 import { gatectl, tempDir } from './capture.js';
 import { opened, Wire } from './wire.js';
+import { until } from '../helpers/until.js';
 
 let broker: Mosquitto;
 const tmp = tempDir();
@@ -50,11 +51,7 @@ function runCentral(db: string, ...more: string[]) {
   return {
     err,
     ready: async () => {
-      const until = Date.now() + 10_000;
-      while (!err.some((l) => l.includes('collector running'))) {
-        if (Date.now() > until) throw new Error(`collector did not start: ${err.join('')}`);
-        await new Promise((r) => setTimeout(r, 50));
-      }
+      await until(() => err.some((l) => l.includes('collector running')), { what: 'the collector to start', timeoutMs: 10_000, diag: () => err.join('') });
     },
     stop: async () => {
       abort.abort();

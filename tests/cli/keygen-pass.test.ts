@@ -1,7 +1,7 @@
 import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { verifyPass } from '../../src/controller/pass.js';
+import { verifyPass } from '../../src/credentials/pass.js';
 import { loadPublicKey } from '../../src/sync/protocol/keys.js';
 import { gatectl, tempDir } from './capture.js';
 

@@ -4,6 +4,7 @@ import { main } from '../../src/cli/gatectl.js';
 import { CentralStore } from '../../src/store/central.js';
 import { openStore, type JournalEvent } from '../../src/store/index.js';
 import { tempDir } from './capture.js';
+import { until } from '../helpers/until.js';
 
 const tmp = tempDir();
 afterAll(() => tmp.cleanup());
@@ -13,14 +14,6 @@ function journalOf(gate: string, n: number): JournalEvent[] {
   const out = Array.from({ length: n }, (_, i) => s.journal.append({ type: 'door_held', door: 'main' }, 1_800_000_000_000 + i));
   s.close();
   return out;
-}
-
-async function until(pred: () => boolean, ms = 5_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!pred()) {
-    if (Date.now() > end) throw new Error('timed out');
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 it('logs --follow prints events in seq order as the collector stores them, holding back past a gap', async () => {

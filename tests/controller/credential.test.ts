@@ -1,14 +1,8 @@
 import { createHmac, generateKeyPairSync } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import {
-  cardKey,
-  idKey,
-  isValidResidentId,
-  maskCard,
-  maskResidentId,
-  normalize,
-} from '../../src/controller/credential.js';
-import { signPass } from '../../src/controller/pass.js';
+import { cardKey, maskCard, normalize } from '../../src/controller/credential.js';
+import { idKey, isValidResidentId, maskResidentId } from '../../src/credentials/resident-id.js';
+import { signPass } from '../../src/credentials/pass.js';
 
 /** ISO 7064 MOD 11-2 written from its definition (weights 2^(17-i) mod 11), independent of the code under test. */
 function withCheckChar(first17: string): string {

@@ -2,7 +2,7 @@ import { generateKeyPairSync } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { normalize, type NormalizedOk } from '../../src/controller/credential.js';
 import { decide, escortTimeout, resolveEscort, type DecideContext, type Decision } from '../../src/controller/decide.js';
-import { signPass, type PassBody } from '../../src/controller/pass.js';
+import { signPass, type PassBody } from '../../src/credentials/pass.js';
 import { REASONS, type Reason } from '../../src/controller/reasons.js';
 import type { RawCredential } from '../../src/drivers/types.js';
 import type { AccessRecord, Schedule } from '../../src/store/types.js';

@@ -6,8 +6,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import sinon from 'sinon';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { signPass } from '../../src/controller/pass.js';
-import { idKey } from '../../src/controller/credential.js';
+import { signPass } from '../../src/credentials/pass.js';
+import { idKey } from '../../src/credentials/resident-id.js';
 import type { JournalEvent } from '../../src/store/types.js';
 import { cleanup, ID_HASH_KEY, makeGate, type Harness } from './gate-harness.js';
 

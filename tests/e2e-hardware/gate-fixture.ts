@@ -11,6 +11,7 @@ import { stringify } from 'yaml';
 import { openStore } from '../../src/store/index.js';
 import { verifyChain } from '../../src/store/journal.js';
 import type { JournalEvent } from '../../src/store/types.js';
+import { until as waitUntil } from '../helpers/until.js';
 
 export const GATE_ID = 'e2e-hw';
 export const PULSE_MS = 200;
@@ -34,7 +35,8 @@ export interface GateFixture {
   cleanup(): void;
 }
 
-export function makeGate(opts: { cards: string[]; readers: unknown[] }): GateFixture {
+/** `logLevel` debug lets a test count what the daemon only logs at debug (reconnect attempts). */
+export function makeGate(opts: { cards: string[]; readers: unknown[]; logLevel?: 'info' | 'debug' }): GateFixture {
   const dir = mkdtempSync(join(tmpdir(), 'gate-e2e-hw-'));
   const dbPath = join(dir, 'gate.db');
   const tracePath = join(dir, 'gpio-trace.jsonl');
@@ -56,7 +58,7 @@ export function makeGate(opts: { cards: string[]; readers: unknown[] }): GateFix
       gpio: { backend: 'sim', trace: tracePath, relays: { entry: { line: 17, pulseMs: PULSE_MS } } },
       // Each tap here is judged alone: no anti-passback, no duplicate-tap window.
       access: { antiPassback: false, duplicateTapMs: 0 },
-      log: { level: 'info' },
+      log: { level: opts.logLevel ?? 'info' },
     }),
   );
 
@@ -102,16 +104,9 @@ export function makeGate(opts: { cards: string[]; readers: unknown[] }): GateFix
   };
 }
 
-export function until(what: string, cond: () => boolean, timeoutMs = 10_000, diag?: () => string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  return new Promise((resolve, reject) => {
-    const check = () => {
-      if (cond()) return resolve();
-      if (Date.now() > deadline) return reject(new Error(`${what}: not within ${timeoutMs} ms${diag ? `\n${diag().slice(-3000)}` : ''}`));
-      setTimeout(check, 20);
-    };
-    check();
-  });
+/** The suite's bounded wait, with this folder's argument order and 10 s default. */
+export async function until(what: string, cond: () => boolean, timeoutMs = 10_000, diag?: () => string): Promise<void> {
+  await waitUntil(cond, { what, timeoutMs, diag });
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -19,11 +19,12 @@ import { startDaemon, type Daemon } from '../../bench/lib/daemon.js';
 import { startPcscd, type Pcscd } from '../helpers/pcscd.js';
 import { VirtualCard } from '../helpers/vpcd-card.js';
 import { acquireLock, PCSCD_LOCK, type MachineLock } from './machine-lock.js';
-import { logLines, makeGate, PULSE_MS, sleep, until, type GateFixture } from './gate-fixture.js';
+import { logLines, makeGate, PULSE_MS, until, type GateFixture } from './gate-fixture.js';
 
 const READER = 'Virtual PCD 00 00';
 const UID = '04A1B2C3D4E5F6';
 const UID_AFTER = '04CAFE00BEEF01';
+const REPEAT_MS = 300;
 
 let lock: MachineLock | undefined;
 let pcscd: Pcscd | undefined;
@@ -81,8 +82,9 @@ describe.sequential('daemon + pcsc reader through pcscd + vpcd', () => {
       await until('child credential', () => out.includes('credential'), 8_000, () => out);
       await c.remove();
       await until('stop() returned after card.off', () => out.includes('stopped'), 5_000, () => out);
+      // 'stopped' followed the child's card.off: pcscd has seen this card
+      // leave before the daemon's first card goes in.
       expect(await exited).toBe(0);
-      await sleep(700); // pcscd has seen the card leave before the daemon's first card
     } finally {
       child.kill('SIGKILL');
       await c.remove();
@@ -92,7 +94,8 @@ describe.sequential('daemon + pcsc reader through pcscd + vpcd', () => {
   it('a UID read through pcscd → an access journal row, then a relay pulse of pulseMs', async () => {
     gate = makeGate({
       cards: [UID, UID_AFTER],
-      readers: [{ id: 'entry', type: 'pcsc', direction: 'in', name: READER, repeatMs: 300 }],
+      readers: [{ id: 'entry', type: 'pcsc', direction: 'in', name: READER, repeatMs: REPEAT_MS }],
+      logLevel: 'debug',
     });
     daemon = startDaemon({ configPath: gate.configPath });
     const readyMs = await daemon.ready;
@@ -103,15 +106,17 @@ describe.sequential('daemon + pcsc reader through pcscd + vpcd', () => {
     cards.push(card);
     await card.insert();
     await until('relay pulse', () => gate!.pulses().at(-1)?.off !== undefined, 10_000, daemon.output);
-    await sleep(600); // the card stays on the reader: still one tap
+    // The card stays on the reader: still one tap after pcscd has checked it
+    // twice past the repeat window (counted from the pulse, after the read).
+    const pulsed = performance.now();
+    await until('two presence polls past repeatMs', () => card.polls.filter((t) => t > pulsed + REPEAT_MS).length >= 2, 5_000);
     expect(grantsIn(gate)).toBe(1);
     expect(card.apdus.map((a) => a.toString('hex'))).toEqual(['ffca000000']);
   });
 
   it('removing and re-inserting the card is a second tap', async () => {
     const card = cards[0]!;
-    await card.remove();
-    await sleep(700); // pcscd notices the removal; longer than repeatMs
+    await card.leave(); // resolves once pcscd has seen the card go
     await card.insert();
     await until('second pulse', () => gate!.pulses().length === 2 && gate!.pulses()[1]!.off !== undefined, 10_000, daemon!.output);
     await card.remove();
@@ -121,7 +126,9 @@ describe.sequential('daemon + pcsc reader through pcscd + vpcd', () => {
     await pcscd!.stop('SIGKILL');
     const lost = () => logLines(daemon!.output(), 'pcsc context failed').length + logLines(daemon!.output(), 'pcsc reader detached').length;
     await until('pcscd loss noticed', () => lost() >= 1, 8_000, daemon!.output);
-    await sleep(1_000); // a few failed reconnects against the dead socket
+    const retries = () => logLines(daemon!.output(), 'pcsc retry scheduled').length;
+    const before = retries();
+    await until('a few failed reconnects against the dead socket', () => retries() >= before + 2, 10_000, daemon!.output);
     pcscd = await startPcscd();
     await until('reader attached again', () => attached() === 2, 15_000, daemon!.output);
     const card = new VirtualCard({ uid: UID_AFTER });

@@ -9,6 +9,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { until } from '../helpers/until.js';
 import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
 
@@ -95,14 +96,15 @@ export async function startDaemon(
   child.stderr.setEncoding('utf8').on('data', (c: string) => (out += c));
   const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
 
-  const deadline = Date.now() + 30_000;
-  while (!out.includes('admin page listening')) {
+  const started = () => {
     if (child.exitCode !== null) throw new Error(`daemon exited ${child.exitCode}:\n${out}`);
-    if (Date.now() > deadline) {
-      child.kill('SIGKILL');
-      throw new Error(`daemon did not start in 30 s:\n${out}`);
-    }
-    await new Promise((r) => setTimeout(r, 50));
+    return out.includes('admin page listening');
+  };
+  try {
+    await until(started, { what: 'the daemon to start', timeoutMs: 30_000, intervalMs: 50, diag: () => out });
+  } catch (err) {
+    if (child.exitCode === null) child.kill('SIGKILL');
+    throw err;
   }
 
   return {

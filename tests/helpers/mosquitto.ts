@@ -9,6 +9,7 @@ import { mkdtempSync, rmSync, writeFileSync, readFileSync, existsSync, mkdirSync
 import { createServer, connect } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
+import { until } from './until.js';
 
 export interface MosquittoOptions {
   /** Keep retained messages and sessions on disk across restart() (default true). */
@@ -108,14 +109,16 @@ export async function startMosquitto(opts: MosquittoOptions = {}): Promise<Mosqu
     let stderr = '';
     c.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
     child = c;
-    const deadline = Date.now() + START_TIMEOUT_MS;
-    while (Date.now() < deadline) {
+    const listening = async () => {
       if (c.exitCode !== null) throw new Error(`mosquitto exited with ${c.exitCode}: ${stderr}`);
-      if (await portOpen(port)) return;
-      await new Promise((r) => setTimeout(r, 50));
+      return portOpen(port);
+    };
+    try {
+      await until(listening, { what: `mosquitto to listen on ${port}`, timeoutMs: START_TIMEOUT_MS, intervalMs: 50, diag: () => stderr });
+    } catch (err) {
+      if (c.exitCode === null) c.kill('SIGKILL');
+      throw err;
     }
-    c.kill('SIGKILL');
-    throw new Error(`mosquitto did not listen on ${port} within ${START_TIMEOUT_MS} ms: ${stderr}`);
   }
 
   async function terminate(signal: NodeJS.Signals): Promise<void> {

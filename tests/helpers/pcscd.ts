@@ -20,6 +20,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { until } from './until.js';
 
 export const PCSCD_SOCKET = process.env.PCSCLITE_CSOCK_NAME ?? '/run/pcscd/pcscd.comm';
 
@@ -112,16 +113,17 @@ export async function startPcscd(timeoutMs = 10_000): Promise<Pcscd> {
     await exit;
     clearTimeout(timer);
   };
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
+  const ready = async () => {
     if (exited) throw new Error(`pcscd exited at start:\n${out}`);
-    if ((await socketAnswers(PCSCD_SOCKET, 300)) && vpcdListening()) {
-      return { pid: child.pid ?? -1, output: () => out, stop };
-    }
-    await sleep(50);
+    return (await socketAnswers(PCSCD_SOCKET, 300)) && vpcdListening();
+  };
+  try {
+    await until(ready, { what: 'pcscd and vpcd ready', timeoutMs, intervalMs: 50, diag: () => out });
+  } catch (err) {
+    await stop('SIGKILL');
+    throw err;
   }
-  await stop('SIGKILL');
-  throw new Error(`pcscd not ready within ${timeoutMs} ms:\n${out}`);
+  return { pid: child.pid ?? -1, output: () => out, stop };
 }
 
 /** vpcd listens on both slots' ports once pcscd has loaded it. */
@@ -142,8 +144,4 @@ function socketAnswers(path: string, timeoutMs: number): Promise<boolean> {
     s.once('connect', () => done(true));
     s.once('error', () => done(false));
   });
-}
-
-export function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
 }

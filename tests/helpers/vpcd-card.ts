@@ -30,8 +30,16 @@ export interface VirtualCardOptions {
 export class VirtualCard {
   /** Command APDUs received, in order (tests assert what the driver sent). */
   readonly apdus: Buffer[] = [];
+  /**
+   * When (performance.now()) vpcd asked for the ATR: pcscd's presence check,
+   * every ~0.4 s while the card is in (vpcd.c, vicc_present). A poll after a
+   * moment T proves pcscd looked at the card again after T.
+   */
+  readonly polls: number[] = [];
   private socket: Socket | undefined;
   private pending = Buffer.alloc(0);
+  /** Set while leave() waits for vpcd's next presence check. */
+  private leaving: (() => void) | undefined;
 
   constructor(private readonly opts: VirtualCardOptions) {}
 
@@ -67,6 +75,30 @@ export class VirtualCard {
     });
   }
 
+  /**
+   * Take the card off the reader once pcscd has seen it go: the card answers
+   * vpcd's next presence check with an empty ATR, which vpcd reports to
+   * pcscd as "no card" (vpcd.c, vicc_present: an ATR of length 0 is no
+   * card; vsmartcard-vpcd 3.3 then stops polling that connection), and only
+   * then drops the connection. remove() just drops it, which pcscd notices at
+   * some later poll.
+   */
+  async leave(timeoutMs = 5_000): Promise<void> {
+    if (!this.socket) return;
+    try {
+      await new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`vpcd did not poll the leaving card within ${timeoutMs} ms`)), timeoutMs);
+        this.leaving = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+    } finally {
+      this.leaving = undefined;
+      await this.remove();
+    }
+  }
+
   /** Take the card off the reader. */
   async remove(): Promise<void> {
     const socket = this.socket;
@@ -85,14 +117,17 @@ export class VirtualCard {
       if (this.pending.length < 2 + len) return;
       const payload = this.pending.subarray(2, 2 + len);
       this.pending = this.pending.subarray(2 + len);
+      const leaving = payload.length === 1 && payload[0] === 4 ? this.leaving : undefined;
       const answer = this.answer(payload);
-      if (answer) socket.write(frame(answer));
+      if (answer) socket.write(frame(answer), () => leaving?.());
     }
   }
 
   private answer(payload: Buffer): Buffer | undefined {
     if (payload.length === 1) {
-      return payload[0] === 4 ? (this.opts.atr ?? CONTACTLESS_ATR) : undefined;
+      if (payload[0] !== 4) return undefined;
+      this.polls.push(performance.now());
+      return this.leaving ? Buffer.alloc(0) : (this.opts.atr ?? CONTACTLESS_ATR);
     }
     this.apdus.push(Buffer.from(payload));
     if (payload.equals(GET_DATA_UID)) {

@@ -8,6 +8,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { until } from '../helpers/until.js';
 
 const RECEIVER = `
 import socket, sys, os, array
@@ -61,11 +62,7 @@ export async function openNotifySocket(): Promise<NotifySocket> {
     path,
     messages,
     async waitFor(predicate, timeoutMs) {
-      const until = Date.now() + timeoutMs;
-      while (!predicate(messages)) {
-        if (Date.now() > until) throw new Error(`timed out; got ${JSON.stringify(messages)}`);
-        await new Promise((r) => setTimeout(r, 20));
-      }
+      await until(() => predicate(messages), { what: 'sd_notify messages', timeoutMs, diag: () => `got ${JSON.stringify(messages)}` });
     },
     async stop() {
       if (child.exitCode === null && child.signalCode === null) {

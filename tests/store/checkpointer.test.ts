@@ -6,6 +6,7 @@ import { silentLogger } from '../../src/log.js';
 import { WalCheckpointer, walCopied, walUsedBytes, type CheckpointResult } from '../../src/store/checkpointer.js';
 import { openStore, type Store } from '../../src/store/index.js';
 import { WAL_SIZE_LIMIT_BYTES } from '../../src/store/db.js';
+import { until } from '../helpers/until.js';
 
 const dirs: string[] = [];
 const stores: Store[] = [];
@@ -26,14 +27,6 @@ function setup() {
 }
 
 const walSize = (wal: string) => (existsSync(wal) ? statSync(wal).size : 0);
-
-async function until(cond: () => boolean, ms: number): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`condition not met within ${ms} ms`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 function activity(store: Store, n: number): void {
   const tx = store.db.transaction(() => {

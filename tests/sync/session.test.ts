@@ -10,7 +10,7 @@ import { execFileSync } from 'node:child_process';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startMosquitto, type Mosquitto } from '../helpers/mosquitto.js';
 import { startGate, type GateHarness } from './support/harness.js';
-import { otherKey, sleep, TestCentral, waitFor } from './support/central.js';
+import { otherKey, TestCentral, waitFor } from './support/central.js';
 import { startProxy } from './support/proxy.js';
 import { statusSchema } from '../../src/sync/protocol/schemas.js';
 
@@ -70,7 +70,8 @@ describe('link and status', () => {
       proxy.cut();
       await waitFor('will', () => central.status?.online === false);
       expect(central.status).toEqual({ gate: 'g1', site: 's1', online: false });
-      await sleep(1_500); // several refused reconnects
+      const refusedBefore = proxy.refused;
+      await waitFor('several refused reconnects', () => proxy.refused >= refusedBefore + 3);
       proxy.restore();
       await waitFor('online again', () => central.status?.online === true, 10_000);
       // decisions went on while offline

@@ -65,7 +65,7 @@ export class Collector {
     this.client = client;
     noNagle(client);
     client.on('message', (topic, payload) => this.onMessage(topic, payload));
-    client.on('error', (err) => log.warn({ err: err.message }, 'broker error'));
+    client.on('error', (err) => log.warn({ err }, 'broker error'));
     client.on('offline', () => log.warn('broker offline; reconnecting'));
     const subscribed = new Promise<void>((resolve) => {
       client.on('connect', () => {
@@ -79,7 +79,7 @@ export class Collector {
             this.connectedOnce = true;
             resolve();
           })
-          .catch((err: Error) => log.error({ err: err.message }, 'subscribe failed'));
+          .catch((err: Error) => log.error({ err }, 'subscribe failed'));
       });
     });
     this.timer = setInterval(() => this.chaseGaps(), 1_000);
@@ -112,7 +112,7 @@ export class Collector {
       else if (t.rest === 'registrations') this.onRegistration(t.site, t.gate, json);
       else if (t.rest === 'status' && json !== undefined) this.onStatus(t.site, t.gate, json);
     } catch (err) {
-      log.error({ gate: t.gate, topic: t.rest, err: (err as Error).message }, 'message not stored');
+      log.error({ gate: t.gate, topic: t.rest, err }, 'message not stored');
     }
   }
 
@@ -138,7 +138,7 @@ export class Collector {
     this.client
       ?.publishAsync(gateTopics(site, gate).eventsAck, body, { qos: 1 })
       .then(() => this.deps.store.recordAck(gate, upTo))
-      .catch((err: Error) => this.deps.log.warn({ gate, upTo, err: err.message }, 'ack not sent; the gate will resend'));
+      .catch((err: Error) => this.deps.log.warn({ gate, upTo, err }, 'ack not sent; the gate will resend'));
   }
 
   private noteBreak(st: GateChainState): void {
@@ -153,7 +153,7 @@ export class Collector {
     const fresh = this.deps.store.saveRegistration(site, gate, r.data.id, r.data, this.now());
     const body = envelopeBytes(signEnvelope({ id: r.data.id }, this.deps.signer.kid, this.deps.signer.key));
     this.client?.publishAsync(gateTopics(site, gate).registrationsAck, body, { qos: 1 }).catch((err: Error) => {
-      this.deps.log.warn({ gate, err: err.message }, 'registration ack not sent; the gate will resend');
+      this.deps.log.warn({ gate, err }, 'registration ack not sent; the gate will resend');
     });
     // The registration id only: the message carries names and phones.
     this.deps.log.info({ gate, registration: r.data.id, fresh }, 'registration stored');
@@ -195,7 +195,7 @@ export class Collector {
       const cmd = buildCommand({ type: 'replay', fromSeq: gap.from, toSeq: gap.to }, now, 10 * 60_000);
       this.deps.log.warn({ gate: st.gate, fromSeq: gap.from, toSeq: gap.to }, 'gap in the event feed; replay requested');
       publishCommand(this.client, { site: st.site, gate: st.gate }, cmd, this.deps.signer).catch((err: Error) =>
-        this.deps.log.warn({ gate: st.gate, err: err.message }, 'replay request not sent'),
+        this.deps.log.warn({ gate: st.gate, err }, 'replay request not sent'),
       );
     }
   }

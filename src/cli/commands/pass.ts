@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import QRCode from 'qrcode';
-import { passKey, signPass, type PassBody } from '../../controller/pass.js';
+import { passKey, signPass, type PassBody } from '../../credentials/pass.js';
 import { SIGNING_OPTIONS, signingKey } from '../broker-options.js';
 import { IDENT, identOpt, intOpt, parseCommandArgs, requireStr, str, timeOpt, wantsHelp } from '../args.js';
 import { CliError } from '../cli-error.js';

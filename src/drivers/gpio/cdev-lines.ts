@@ -12,7 +12,8 @@
  */
 import { readdirSync } from 'node:fs';
 import type { Logger } from '../../log.js';
-import type { Clock, DigitalInput, DigitalOutput } from '../types.js';
+import type { DigitalInput, DigitalOutput } from '../types.js';
+import type { Clock } from '../../types.js';
 import { type CdevBinding, loadCdevBinding } from './cdev-binding.js';
 import { GpioError } from './errors.js';
 import { InputTransitions } from './input-transitions.js';

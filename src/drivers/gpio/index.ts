@@ -12,7 +12,8 @@
 import { existsSync, readdirSync } from 'node:fs';
 import type { GpioConfig, InputConfig } from '../../config.js';
 import type { Logger } from '../../log.js';
-import type { Clock, DigitalInput, DigitalOutput } from '../types.js';
+import type { DigitalInput, DigitalOutput, GpioBackend, GpioSet, InputName, OutputName } from '../types.js';
+import type { Clock } from '../../types.js';
 import type { OnoffLike } from './onoff-like.js';
 import type { CdevBinding } from './cdev-binding.js';
 import { CdevContext, CdevInput, CdevOutput } from './cdev-lines.js';
@@ -30,21 +31,7 @@ export type { OnoffLike, OnoffLine } from './onoff-like.js';
 export { SimInput, SimOutput } from './sim-lines.js';
 export { findMainChip, listChips, MAIN_CHIP_LABELS } from './sysfs-chip.js';
 
-export type OutputName = 'entry' | 'exit' | 'green' | 'red' | 'buzzer';
-export type InputName = 'passage' | 'door' | 'exitButton' | 'fireAlarm' | 'tamper';
-
-export type GpioBackend = 'cdev' | 'onoff' | 'sim';
-
-export interface GpioSet {
-  /** The backend in use, `auto` resolved (set by buildGpio; hand-made sets in benches leave it out). */
-  backend?: GpioBackend;
-  outputs: Partial<Record<OutputName, DigitalOutput>>;
-  inputs: Partial<Record<InputName, DigitalInput>>;
-  /** Relays to safe (inactive) state FIRST, then LEDs and buzzer, then inputs. */
-  start(): Promise<void>;
-  /** Inputs released, then LEDs/buzzer and relays inactive and released. */
-  stop(): Promise<void>;
-}
+export type { GpioBackend, GpioSet, InputName, OutputName } from '../types.js';
 
 export interface GpioDeps {
   log: Logger;
@@ -73,7 +60,7 @@ export function resolveBackend(cfg: Pick<GpioConfig, 'backend' | 'sysfsRoot'>, d
 
 export function buildGpio(cfg: GpioConfig, deps: GpioDeps): GpioSet {
   const backend = resolveBackend(cfg, deps.devRoot);
-  const log = deps.log.child({ component: 'gpio', backend });
+  const log = deps.log.child({ backend });
   const biased = Object.entries(cfg.inputs).filter(([, v]) => v?.bias).map(([k]) => `gpio.inputs.${k}.bias`);
   if (backend === 'onoff' && biased.length) {
     log.warn({ keys: biased }, 'bias is set by the cdev backend only: sysfs GPIO cannot; set the pulls in config.txt (gpio=N=ip,pu|pd)');

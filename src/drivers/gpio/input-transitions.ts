@@ -9,7 +9,7 @@
  * settled level differs from the last one we reported.
  */
 import type { Logger } from '../../log.js';
-import type { Clock } from '../types.js';
+import type { Clock } from '../../types.js';
 
 type Listener = (active: boolean, atMs: number) => void;
 

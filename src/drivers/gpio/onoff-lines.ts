@@ -9,7 +9,8 @@
  * and outputs alike.
  */
 import type { Logger } from '../../log.js';
-import type { Clock, DigitalInput, DigitalOutput } from '../types.js';
+import type { DigitalInput, DigitalOutput } from '../types.js';
+import type { Clock } from '../../types.js';
 import { accessError, GpioError, type LineAddress } from './errors.js';
 import { InputTransitions } from './input-transitions.js';
 import type { OnoffDirection, OnoffEdge, OnoffLevel, OnoffLike, OnoffLine } from './onoff-like.js';

@@ -4,7 +4,8 @@
  * file when one is configured); inputs are driven by `inject()`.
  */
 import type { Logger } from '../../log.js';
-import type { Clock, DigitalInput, DigitalOutput } from '../types.js';
+import type { DigitalInput, DigitalOutput } from '../types.js';
+import type { Clock } from '../../types.js';
 import { InputTransitions } from './input-transitions.js';
 import type { TraceFile } from './trace-file.js';
 

@@ -23,7 +23,8 @@ import type { ReaderConfig } from '../../config.js';
 import type { Logger } from '../../log.js';
 import { Backoff, type BackoffOptions } from '../readers/backoff.js';
 import { RepeatFilter } from '../readers/repeat-filter.js';
-import type { Clock, CredentialReader, Direction, ReaderEventMap } from '../types.js';
+import type { CredentialReader, ReaderEventMap } from '../types.js';
+import type { Clock, Direction } from '../../types.js';
 import { loadNfcPcsc, type CreateNfc, type NfcContext, type NfcDevice } from './nfc-pcsc.js';
 import { pcscdSocketPath, probePcscd } from './pcscd-probe.js';
 import { readUid } from './uid-read.js';
@@ -124,7 +125,7 @@ export class NfcReader extends EventEmitter<ReaderEventMap> implements Credentia
 
   private onContextError(nfc: NfcContext, err: Error): void {
     if (nfc !== this.nfc) return;
-    this.deps.log.warn({ reader: this.id, err: err.message }, 'pcsc context failed');
+    this.deps.log.warn({ reader: this.id, err }, 'pcsc context failed');
     this.dropContext();
     this.down('pcscd connection lost');
   }
@@ -138,7 +139,7 @@ export class NfcReader extends EventEmitter<ReaderEventMap> implements Credentia
       try {
         device.reader.close();
       } catch (err) {
-        this.deps.log.debug({ reader: this.id, err: (err as Error).message }, 'pcsc reader close failed');
+        this.deps.log.debug({ reader: this.id, err }, 'pcsc reader close failed');
       }
     }
     this.devices.clear();
@@ -150,7 +151,7 @@ export class NfcReader extends EventEmitter<ReaderEventMap> implements Credentia
     try {
       nfc.close();
     } catch (err) {
-      this.deps.log.debug({ reader: this.id, err: (err as Error).message }, 'pcsc close failed');
+      this.deps.log.debug({ reader: this.id, err }, 'pcsc close failed');
     }
   }
 
@@ -161,6 +162,7 @@ export class NfcReader extends EventEmitter<ReaderEventMap> implements Credentia
       this.setStatus(false, detail);
     }
     const delay = this.backoff.next();
+    this.deps.log.debug({ reader: this.id, detail, retryMs: delay }, 'pcsc retry scheduled');
     this.retryTimer = setTimeout(() => {
       this.retryTimer = undefined;
       if (this.running) void this.connect();
@@ -172,7 +174,7 @@ export class NfcReader extends EventEmitter<ReaderEventMap> implements Credentia
     // and autoProcessing on an ignored reader would emit such errors.
     device.autoProcessing = false;
     device.on('error', (err: Error) =>
-      this.deps.log.debug({ reader: this.id, pcscReader: device.name, err: err.message }, 'pcsc reader error'),
+      this.deps.log.debug({ reader: this.id, pcscReader: device.name, err }, 'pcsc reader error'),
     );
     if (nfc !== this.nfc) return;
     if (this.cfg.name && !device.name.includes(this.cfg.name)) {

@@ -6,7 +6,8 @@ import type { ReaderConfig } from '../../config.js';
 import type { Logger } from '../../log.js';
 import { NfcReader } from '../nfc/nfc-reader.js';
 import { SerialReader } from '../serial/serial-reader.js';
-import type { Clock, CredentialReader } from '../types.js';
+import type { CredentialReader } from '../types.js';
+import type { Clock } from '../../types.js';
 import { SimReader } from './sim-reader.js';
 
 export interface ReaderDeps {

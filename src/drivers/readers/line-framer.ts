@@ -19,7 +19,7 @@
  */
 import { Transform, type TransformCallback } from 'node:stream';
 import { ReadlineParser } from '@serialport/parser-readline';
-import type { Clock } from '../types.js';
+import type { Clock } from '../../types.js';
 import { LineBounds, MARK, MARK_TOO_LONG } from './line-bounds.js';
 
 export type FramedLine =

@@ -7,7 +7,8 @@
 import { EventEmitter } from 'node:events';
 import type { Logger } from '../../log.js';
 import type { ReaderConfig } from '../../config.js';
-import type { Clock, CredentialReader, Direction, ReaderEventMap } from '../types.js';
+import type { CredentialReader, ReaderEventMap } from '../types.js';
+import type { Clock, Direction } from '../../types.js';
 import { CredentialLines } from './credential-lines.js';
 import { MAX_LINE } from './formats/index.js';
 import { LineFramer, type FramedLine } from './line-framer.js';

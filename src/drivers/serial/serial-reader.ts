@@ -20,7 +20,8 @@ import { Backoff, type BackoffOptions } from '../readers/backoff.js';
 import { CredentialLines } from '../readers/credential-lines.js';
 import { MAX_LINE } from '../readers/formats/index.js';
 import { LineFramer, type FramedLine } from '../readers/line-framer.js';
-import type { Clock, CredentialReader, Direction, ReaderEventMap } from '../types.js';
+import type { CredentialReader, ReaderEventMap } from '../types.js';
+import type { Clock, Direction } from '../../types.js';
 
 export type SerialBinding = OpenOptions['binding'];
 
@@ -99,7 +100,7 @@ export class SerialReader extends EventEmitter<ReaderEventMap> implements Creden
         baudRate: this.cfg.baudRate,
         autoOpen: false,
       });
-      port.on('error', (err: Error) => this.deps.log.warn({ reader: this.id, err: err.message }, 'serial port error'));
+      port.on('error', (err: Error) => this.deps.log.warn({ reader: this.id, err }, 'serial port error'));
       port.open((err) => {
         if (err) {
           this.down(`open failed: ${err.message}`);

@@ -2,7 +2,8 @@
  * A DigitalOutput fake for the GPIO seam: records every write with the time
  * the injected clock reads, like a logic analyser on the line.
  */
-import type { Clock, DigitalOutput } from '../../../src/drivers/types.js';
+import type { DigitalOutput } from '../../../src/drivers/types.js';
+import type { Clock } from '../../../src/types.js';
 
 export interface OutputWrite {
   name: string;

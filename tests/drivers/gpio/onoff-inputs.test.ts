@@ -1,7 +1,8 @@
 import sinon from 'sinon';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { configSchema } from '../../../src/config.js';
-import { buildGpio, FakeGpioChip, type GpioSet } from '../../../src/drivers/gpio/index.js';
+import { buildGpio, FakeGpioChip } from '../../../src/drivers/gpio/index.js';
+import type { GpioSet } from '../../../src/drivers/types.js';
 import { silentLogger } from '../../../src/log.js';
 import { makeSysfsTree, PI4_6_6 } from './sysfs-tree.js';
 

@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { configSchema } from '../../../src/config.js';
-import { buildGpio, FakeGpioChip, GpioError, type GpioSet } from '../../../src/drivers/gpio/index.js';
+import { buildGpio, FakeGpioChip, GpioError } from '../../../src/drivers/gpio/index.js';
+import type { GpioSet } from '../../../src/drivers/types.js';
 import { silentLogger } from '../../../src/log.js';
 import { makeSysfsTree, PI4_6_6 } from './sysfs-tree.js';
 

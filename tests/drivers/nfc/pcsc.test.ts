@@ -7,6 +7,7 @@
  * (tests/e2e-hardware/pcsc-daemon.test.ts) runs in another worker: both files
  * hold PCSCD_LOCK from beforeAll to afterAll, so they never overlap.
  */
+import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NfcReader } from '../../../src/drivers/nfc/nfc-reader.js';
@@ -14,6 +15,7 @@ import type { RawCredential } from '../../../src/drivers/types.js';
 import { startPcscd, VPCD_PORT, type Pcscd } from '../../helpers/pcscd.js';
 import { VirtualCard } from '../../helpers/vpcd-card.js';
 import { acquireLock, PCSCD_LOCK, type MachineLock } from '../../e2e-hardware/machine-lock.js';
+import { until } from '../../helpers/until.js';
 
 const READER_0 = 'Virtual PCD 00 00'; // vpcd slot listening on VPCD_PORT
 const READER_1 = 'Virtual PCD 00 01'; // vpcd slot listening on VPCD_PORT + 1
@@ -35,23 +37,23 @@ afterAll(async () => {
   await lock?.release();
 });
 
-function until(cond: () => boolean, timeoutMs = 8_000, what = 'condition'): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  return new Promise((resolve, reject) => {
-    const check = () => {
-      if (cond()) return resolve();
-      if (Date.now() > deadline) return reject(new Error(`${what} not met within ${timeoutMs} ms`));
-      setTimeout(check, 10);
-    };
-    check();
-  });
-}
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const REPEAT_MS = 300;
 
-function makeReader(name: string, repeatMs = 300) {
+function makeReader(name: string, repeatMs = REPEAT_MS) {
+  // The reader's debug log counts its reconnect attempts ('pcsc retry scheduled').
+  let retries = 0;
+  const log = pino(
+    { level: 'debug' },
+    new Writable({
+      write(chunk: Buffer, _enc, done) {
+        if (chunk.toString().includes('"pcsc retry scheduled"')) retries++;
+        done();
+      },
+    }),
+  );
   const reader = new NfcReader(
     { id: name.endsWith('00') ? 'entry' : 'exit', direction: 'in', name, repeatMs },
-    { log: pino({ level: 'silent' }), backoff: { initialMs: 100, maxMs: 400 } },
+    { log, backoff: { initialMs: 100, maxMs: 400 } },
   );
   readers.push(reader);
   const creds: Array<{ cred: RawCredential; seen: number }> = [];
@@ -60,7 +62,7 @@ function makeReader(name: string, repeatMs = 300) {
   reader.on('credential', (cred) => creds.push({ cred, seen: performance.now() }));
   reader.on('rejected', (r) => rejected.push(r));
   reader.on('status', (c, d) => status.push([c, d]));
-  return { reader, creds, rejected, status };
+  return { reader, creds, rejected, status, retries: () => retries };
 }
 
 function card(uid: string, extra: { port?: number; getDataSw?: number } = {}) {
@@ -94,13 +96,13 @@ describe.sequential('NfcReader through pcscd + vpcd', () => {
       await main.reader.start();
       expect(main.reader.connected).toBe(false);
       expect(main.status).toEqual([[false, 'pcscd not running']]);
-      await sleep(800); // several probe retries
+      await until(() => main.retries() >= 4, { what: 'several probe retries' });
     });
     expect(gap).toBeLessThan(300);
     expect(main.status).toHaveLength(1);
 
     pcscd = await startPcscd();
-    await until(() => main.reader.connected, 8_000, 'reader attached');
+    await until(() => main.reader.connected, { what: 'reader attached', timeoutMs: 8_000 });
     expect(main.status.at(-1)).toEqual([true, `reader attached: ${READER_0}`]);
   });
 
@@ -108,9 +110,12 @@ describe.sequential('NfcReader through pcscd + vpcd', () => {
     const c = card(UID);
     const t0 = performance.now();
     await c.insert();
-    await until(() => main.creds.length === 1, 8_000, 'credential');
-    console.log(`vpcd card insert → credential event: ${(main.creds[0]!.seen - t0).toFixed(1)} ms (pcscd polls vpcd)`);
-    await sleep(700); // no second event while the card stays
+    await until(() => main.creds.length === 1, { what: 'credential', timeoutMs: 8_000 });
+    const seen = main.creds[0]!.seen;
+    console.log(`vpcd card insert → credential event: ${(seen - t0).toFixed(1)} ms (pcscd polls vpcd)`);
+    // No second event while the card stays: pcscd has checked the card twice
+    // after the repeat window ended, and it was still the one tap.
+    await until(() => c.polls.filter((t) => t > seen + REPEAT_MS).length >= 2, { what: 'two presence polls past repeatMs' });
     expect(main.creds.map((x) => x.cred)).toEqual([{ kind: 'card', uid: UID }]);
     expect(c.apdus.map((a) => a.toString('hex'))).toEqual(['ffca000000']);
     expect(main.rejected).toEqual([]);
@@ -118,37 +123,38 @@ describe.sequential('NfcReader through pcscd + vpcd', () => {
 
   it('removing and re-inserting the card is a second tap', async () => {
     const c = cards[0]!;
-    await c.remove();
-    await sleep(700); // pcscd notices the removal; longer than repeatMs
+    await c.leave(); // resolves once pcscd has seen the card go
     await c.insert();
-    await until(() => main.creds.length === 2, 8_000, 'second credential');
+    await until(() => main.creds.length === 2, { what: 'second credential', timeoutMs: 8_000 });
     expect(main.creds.map((x) => x.cred)).toEqual([
       { kind: 'card', uid: UID },
       { kind: 'card', uid: UID },
     ]);
-    await c.remove();
+    await c.leave();
   });
 
   it('a card refusing GET DATA is rejected with its status word, no credential', async () => {
-    await sleep(500);
     const c = card('0102030405060708', { getDataSw: 0x6a81 });
     await c.insert();
-    await until(() => main.rejected.length === 1, 8_000, 'rejection');
+    await until(() => main.rejected.length === 1, { what: 'rejection', timeoutMs: 8_000 });
     expect(main.rejected).toEqual(['GET DATA failed: SW 6A81']);
     expect(main.creds).toHaveLength(2);
-    await c.remove();
+    await c.leave();
   });
 
   it('cfg.name filters readers by name: each card is seen only by its reader', async () => {
     const other = makeReader(READER_1);
     await other.reader.start();
-    await until(() => other.reader.connected, 8_000, 'second reader attached');
+    await until(() => other.reader.connected, { what: 'second reader attached', timeoutMs: 8_000 });
     expect(other.status.at(-1)).toEqual([true, `reader attached: ${READER_1}`]);
     const onOne = card('04111111111111', { port: VPCD_PORT + 1 });
     await onOne.insert();
-    await until(() => other.creds.length === 1, 8_000, 'credential on reader 1');
+    await until(() => other.creds.length === 1, { what: 'credential on reader 1', timeoutMs: 8_000 });
     expect(other.creds[0]!.cred).toEqual({ kind: 'card', uid: '04111111111111' });
-    await sleep(500);
+    // Every pcsc context saw that insertion at once; two later presence polls
+    // leave the main reader all the time it would need to (wrongly) read it.
+    const read = other.creds[0]!.seen;
+    await until(() => onOne.polls.filter((t) => t > read).length >= 2, { what: 'two presence polls after the read' });
     expect(main.creds).toHaveLength(2);
     await onOne.remove();
     await other.reader.stop();
@@ -159,8 +165,9 @@ describe.sequential('NfcReader through pcscd + vpcd', () => {
     const downAt = main.status.length;
     const gap = await maxTickGap(async () => {
       await pcscd!.stop('SIGKILL');
-      await until(() => !main.reader.connected, 5_000, 'status false');
-      await sleep(1_000); // probes fail against the dead socket, back-off retries
+      await until(() => !main.reader.connected, { what: 'status false', timeoutMs: 5_000 });
+      const before = main.retries();
+      await until(() => main.retries() >= before + 3, { what: 'probes failing against the dead socket, retried with back-off' });
     });
     expect(gap).toBeLessThan(300);
     // One report per outage; pcscd's death reaches the reader ('end') and the
@@ -171,11 +178,11 @@ describe.sequential('NfcReader through pcscd + vpcd', () => {
     expect(down[0]![1]).toMatch(/^(pcscd connection lost|reader detached: Virtual PCD 00 00)$/);
 
     pcscd = await startPcscd();
-    await until(() => main.reader.connected, 8_000, 'reconnected');
+    await until(() => main.reader.connected, { what: 'reconnected', timeoutMs: 8_000 });
     expect(main.status.at(-1)).toEqual([true, `reader attached: ${READER_0}`]);
     const c = card('04CAFE00BEEF01');
     await c.insert();
-    await until(() => main.creds.length === 3, 8_000, 'credential after recovery');
+    await until(() => main.creds.length === 3, { what: 'credential after recovery', timeoutMs: 8_000 });
     expect(main.creds[2]!.cred).toEqual({ kind: 'card', uid: '04CAFE00BEEF01' });
     await c.remove();
   });

@@ -11,6 +11,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { SerialReader } from '../../../src/drivers/serial/serial-reader.js';
 import type { RawCredential } from '../../../src/drivers/types.js';
 import { startPtyPair, type PtyPair } from '../../helpers/socat.js';
+import { until } from '../../helpers/until.js';
 
 let dir: string;
 let pair: PtyPair | undefined;
@@ -26,18 +27,6 @@ afterEach(async () => {
   pair = undefined;
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-function until(cond: () => boolean, timeoutMs = 5_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  return new Promise((resolve, reject) => {
-    const check = () => {
-      if (cond()) return resolve();
-      if (Date.now() > deadline) return reject(new Error('condition not met in time'));
-      setTimeout(check, 5);
-    };
-    check();
-  });
-}
 
 function watch(r: SerialReader) {
   const creds: Array<{ cred: RawCredential; at: number; seen: number }> = [];

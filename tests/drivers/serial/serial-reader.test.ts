@@ -10,6 +10,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { SerialReader, type SerialBinding } from '../../../src/drivers/serial/serial-reader.js';
 import type { RawCredential } from '../../../src/drivers/types.js';
 import type { ReaderConfig } from '../../../src/config.js';
+import { until } from '../../helpers/until.js';
 
 const PATH = '/dev/serial/by-id/usb-FAKE_Reader-if00-port0';
 
@@ -31,18 +32,6 @@ function unplug(port: MockPortBinding): void {
   MockBinding.reset();
   const pending = (port as unknown as { pendingRead: ((err?: Error) => void) | null }).pendingRead;
   pending?.(Object.assign(new Error('EIO: i/o error, read'), { code: 'EIO' }));
-}
-
-function until(cond: () => boolean, timeoutMs = 3_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  return new Promise((resolve, reject) => {
-    const check = () => {
-      if (cond()) return resolve();
-      if (Date.now() > deadline) return reject(new Error('condition not met in time'));
-      setTimeout(check, 5);
-    };
-    check();
-  });
 }
 
 function makeReader(format: ReaderConfig['format'], extra: { repeatMs?: number; flushMs?: number } = {}) {

@@ -8,19 +8,15 @@ import { envelopeBytes, signEnvelope } from '../../../src/sync/protocol/envelope
 import { generateKeyPair, loadPrivateKey } from '../../../src/sync/protocol/keys.js';
 import { gateTopics, siteTopics } from '../../../src/sync/protocol/topics.js';
 import type { JournalEvent } from '../../../src/store/types.js';
+import { until } from '../../helpers/until.js';
 
 export const centralKeys = generateKeyPair();
 export const centralKey = loadPrivateKey(centralKeys.privatePem);
 export const otherKey = loadPrivateKey(generateKeyPair().privatePem);
 
-export async function waitFor<T>(what: string, fn: () => T | undefined | false, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = fn();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
+/** The suite's bounded wait, with this folder's argument order and 10 s default. */
+export function waitFor<T>(what: string, fn: () => T, timeoutMs = 10_000): Promise<Exclude<T, undefined | null | false | 0 | ''>> {
+  return until(fn, { what, timeoutMs });
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -6,6 +6,8 @@ export interface Proxy {
   url: string;
   /** Drop every connection and refuse new ones until restore(). */
   cut(): void;
+  /** Connections refused since the proxy started (each a reconnect attempt during a cut). */
+  readonly refused: number;
   restore(): void;
   close(): Promise<void>;
 }
@@ -13,8 +15,12 @@ export interface Proxy {
 export async function startProxy(targetPort: number): Promise<Proxy> {
   const sockets = new Set<Socket>();
   let blocked = false;
+  let refused = 0;
   const server: Server = createServer((client) => {
-    if (blocked) return client.destroy();
+    if (blocked) {
+      refused++;
+      return client.destroy();
+    }
     const upstream = connect({ host: '127.0.0.1', port: targetPort });
     sockets.add(client);
     sockets.add(upstream);
@@ -35,6 +41,9 @@ export async function startProxy(targetPort: number): Promise<Proxy> {
   return {
     port,
     url: `mqtt://127.0.0.1:${port}`,
+    get refused() {
+      return refused;
+    },
     cut() {
       blocked = true;
       for (const s of sockets) s.destroy();

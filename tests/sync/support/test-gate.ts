@@ -6,7 +6,7 @@
 import { EventEmitter } from 'node:events';
 import type { Actor, GateControl, GateEventMap, GateStatus } from '../../../src/controller/gate-api.js';
 import type { GateMode } from '../../../src/controller/reasons.js';
-import type { Direction } from '../../../src/drivers/types.js';
+import type { Direction } from '../../../src/types.js';
 import type { Store } from '../../../src/store/index.js';
 import type { JournalEvent } from '../../../src/store/types.js';
 import { formatTs } from '../../../src/store/time.js';

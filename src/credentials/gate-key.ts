@@ -4,7 +4,6 @@
  * public half in its status so central can hand it to the site's other gates.
  */
 import { createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
-import type { Settings } from './store/settings.js';
 
 const SETTING = 'gate.passKey.private';
 
@@ -15,7 +14,13 @@ export interface GateKey {
   publicPem: string;
 }
 
-export function loadOrCreateGateKey(settings: Settings): GateKey {
+/** Where the key is kept: the store's Settings (a narrow view, so this module imports no layer). */
+export interface KeySettings {
+  get<T>(key: string): T | undefined;
+  set(key: string, value: unknown): void;
+}
+
+export function loadOrCreateGateKey(settings: KeySettings): GateKey {
   let pem = settings.get<string>(SETTING);
   if (!pem) {
     const { privateKey } = generateKeyPairSync('ed25519');

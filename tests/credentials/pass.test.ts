@@ -7,7 +7,7 @@ import {
   signPass,
   verifyPass,
   type PassBody,
-} from '../../src/controller/pass.js';
+} from '../../src/credentials/pass.js';
 
 const central = generateKeyPairSync('ed25519');
 const gateOwn = generateKeyPairSync('ed25519');

@@ -1,0 +1,30 @@
+/**
+ * The one bounded wait of the test suite: poll `cond` until it returns a
+ * truthy value (which is returned), or fail after `timeoutMs` naming what was
+ * awaited. Tests wait on the condition they need, never on a guessed sleep.
+ */
+export interface UntilOptions {
+  /** What is awaited, for the failure message. */
+  what?: string;
+  /** Give up after this long (default 5 s). */
+  timeoutMs?: number;
+  /** Poll period (default 20 ms); a costly condition (a file read, a query) polls slower. */
+  intervalMs?: number;
+  /** Extra text for the failure message (the daemon's output, say). */
+  diag?: () => string;
+}
+
+type Falsy = undefined | null | false | 0 | '';
+
+export async function until<T>(cond: () => T | Promise<T>, opts: UntilOptions | number = {}): Promise<Exclude<T, Falsy>> {
+  const { what = 'condition', timeoutMs = 5_000, intervalMs = 20, diag } = typeof opts === 'number' ? { timeoutMs: opts } : opts;
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await cond();
+    if (v) return v as Exclude<T, Falsy>;
+    if (Date.now() > deadline) {
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${diag ? `\n${diag().slice(-3000)}` : ''}`);
+    }
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
+}
