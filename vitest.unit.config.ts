@@ -15,7 +15,9 @@ export const needsDaemon = [
   'tests/crash/sigkill.test.ts', // 200 SIGKILLs of the built daemon on a socat pty
   'tests/drivers/nfc/pcsc.test.ts', // pcscd + vpcd
   'tests/drivers/serial/serial-pty.test.ts', // socat ptys
-  'tests/cli/broker-auth.test.ts', // mosquitto
+  'tests/drivers/gpio/cdev-rig.test.ts', // a Debian kernel with gpio-sim under QEMU
+  'tests/cli/broker-acl.test.ts', // mosquitto
+  'tests/cli/broker-auth.test.ts',
   'tests/cli/central.test.ts',
   'tests/cli/cmd.test.ts',
   'tests/cli/whitelist-push.test.ts',
@@ -23,8 +25,10 @@ export const needsDaemon = [
   'tests/sync/collector-purged.test.ts',
   'tests/sync/commands.test.ts',
   'tests/sync/events.test.ts',
+  'tests/sync/link-security.test.ts',
   'tests/sync/link-transport.test.ts',
   'tests/sync/mosquitto-helper.test.ts',
+  'tests/sync/oversize.test.ts',
   'tests/sync/retention.test.ts',
   'tests/sync/session.test.ts',
   'tests/sync/tls.test.ts',

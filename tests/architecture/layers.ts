@@ -14,10 +14,14 @@ export type Layer = 'shared' | 'drivers' | 'drivers-interface' | 'store' | 'cont
 /** The composition root (DESIGN: main.ts wires the concrete drivers to the rest) and its helpers. */
 const ROOT_FILES = new Set([
   'main.ts', 'services.ts', 'lifecycle.ts', 'health.ts', 'sd-notify.ts', 'runtime-flags.ts', 'simulation.ts', 'version.ts',
-  'visitor-erase.ts',
+  'visitor-erase.ts', 'data-dir.ts',
 ]);
 /** Modules any layer may import: shared types, config schema, logger factory, the CSV writer, worker plumbing, credential formats. */
-const SHARED_FILES = new Set(['types.ts', 'config.ts', 'log.ts', 'csv.ts', 'worker-priority.ts', 'worker-file.ts']);
+const SHARED_FILES = new Set([
+  'types.ts', 'config.ts', 'log.ts', 'csv.ts', 'worker-priority.ts', 'worker-file.ts',
+  // The protocol's size limits: constants that import nothing, which config's default, gatectl and the link share.
+  'sync/protocol/limits.ts',
+]);
 
 export function layerOf(file: string): Layer {
   const rel = relative(SRC, file).split('\\').join('/');
