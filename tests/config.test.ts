@@ -89,4 +89,23 @@ describe('config', () => {
     expect(cfg.gpio.backend).toBe('onoff');
     expect(cfg.readers.length).toBeGreaterThan(0);
   });
+
+  it('sam readers: 115200 baud and a 250 ms poll by default; a desk reader needs no direction; misuse is named', () => {
+    const cfg = parseConfig({
+      ...base,
+      readers: [
+        { id: 'idcard', type: 'serial', direction: 'in', path: '/dev/gate/idreader', format: 'sam' },
+        { id: 'desk', type: 'serial', use: 'desk', path: '/dev/gate/desk', format: 'sam' },
+        { id: 'qr', type: 'serial', direction: 'out', path: '/dev/ttyUSB0', format: 'qr' },
+      ],
+    });
+    expect(cfg.readers.map((r) => [r.id, r.use, r.baudRate, r.pollMs])).toEqual([
+      ['idcard', 'gate', 115200, 250],
+      ['desk', 'desk', 115200, 250],
+      ['qr', 'gate', 9600, 250],
+    ]);
+    expect(issuesOf({ ...base, readers: [{ id: 'a', type: 'serial', path: '/dev/x', format: 'sam' }] })).toEqual(['readers[0].direction: required for a gate reader']);
+    expect(issuesOf({ ...base, readers: [{ id: 'a', type: 'serial', use: 'desk', path: '/dev/x', format: 'id' }] })).toEqual(['readers[0].use: a desk reader is a serial reader with format sam']);
+    expect(issuesOf({ ...base, readers: [{ id: 'a', type: 'pcsc', direction: 'in', format: 'sam' }] })).toEqual(['readers[0].format: format sam needs type serial']);
+  });
 });

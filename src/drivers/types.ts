@@ -62,3 +62,32 @@ export interface CredentialReader extends Lifecycle, EventEmitter<ReaderEventMap
   readonly direction: Direction;
   readonly connected: boolean;
 }
+
+/**
+ * A resident ID card read at the reception desk (a SAM reader with
+ * `use: desk`): the fields a registration needs and nothing more. Address,
+ * birth date, nation, sex, authority and the photo never leave the driver.
+ * Never logged.
+ */
+export interface DeskIdCard {
+  name: string;
+  /** 18 characters as on the card (check digit not yet verified). */
+  number: string;
+  /** YYYY-MM-DD */
+  validFrom: string;
+  /** YYYY-MM-DD, or 'long-term' (长期). */
+  validTo: string;
+}
+
+export interface DeskReaderEventMap {
+  /** A card was placed on the desk reader and read. */
+  card: [card: DeskIdCard, at: number];
+  rejected: [reason: string, at: number];
+  status: [connected: boolean, detail: string];
+}
+
+/** The reception desk's ID card reader, as the admin page sees it. */
+export interface DeskCardReader extends Lifecycle, EventEmitter<DeskReaderEventMap> {
+  readonly id: string;
+  readonly connected: boolean;
+}

@@ -1,0 +1,208 @@
+/**
+ * A simulated SAM resident ID card reader module, on the module's side of a
+ * serial line (in tests and `npm start`, the far end of a socat pty). It
+ * speaks the protocol byte for byte: it decodes command frames with the same
+ * codec, answers with the status bytes and data a module sends, and paces
+ * every answer at the line's baud rate (10 bits a byte, 8N1), so a host sees
+ * the bytes arrive when a real UART would deliver them.
+ *
+ * Module behaviour modelled (protocol.ts): SAM status / reset → 90; find →
+ * 9F with 4 bytes while a card is in the field, else 80; select → 90 with 8
+ * bytes, else 81; read base → 90 with the 1284-byte base information of the
+ * selected card, or 41 when the card left after select; a frame with a bad
+ * checksum → 10; a bad length → 11; an unknown command → 21.
+ *
+ * Hooks for tests: `beforeAnswer` (pull the card between select and read),
+ * `tamper` (corrupt an answer), `mute` (a silent module), `delayMs` (a slow
+ * module), `sendRaw` (line noise).
+ */
+import { SerialPortStream } from '@serialport/stream';
+import { SerialPort } from 'serialport';
+import type { SerialBinding } from '../../serial/serial-reader.js';
+import { encodeBaseAnswer, type CardFields } from './base-info.js';
+import { encodeFrame, FrameDecoder, FRAME_REJECT } from './frame.js';
+import { CMD, MIN_COMMAND_LENGTH, SW3, wireMs, type CommandName } from './protocol.js';
+
+export interface SimSamModuleOptions {
+  /** The module's end of the line. */
+  path: string;
+  baudRate?: number;
+  binding?: SerialBinding;
+  /** The module's own time before it starts answering, per command (default 0). */
+  delayMs?: Partial<Record<CommandName, number>>;
+  /** Pace answers at the baud rate (default true). */
+  pace?: boolean;
+}
+
+export type SimCommand = CommandName | 'unknown' | 'bad checksum' | 'bad length';
+
+const BY_BYTES = new Map<string, CommandName>(Object.entries(CMD).map(([name, [c, p]]) => [`${c}:${p}`, name as CommandName]));
+
+export class SimSamModule {
+  private port: SerialPortStream | undefined;
+  private readonly decoder = new FrameDecoder({ minLength: MIN_COMMAND_LENGTH });
+  private readonly baudRate: number;
+  private card: CardFields | undefined;
+  private selected = false;
+  private sending: Promise<void> = Promise.resolve();
+  private readonly timers = new Set<NodeJS.Timeout>();
+  /** Commands in arrival order. */
+  readonly received: SimCommand[] = [];
+  /** Called as a command arrives, before the module answers it. */
+  beforeAnswer: ((command: SimCommand) => void) | undefined;
+  /** Replace an answer's bytes just before they go out (return undefined to keep them). */
+  tamper: ((frame: Buffer, command: SimCommand) => Buffer | undefined) | undefined;
+  /** Called when the last byte of an answer has been written. */
+  onAnswered: ((command: SimCommand, bytes: number, at: number) => void) | undefined;
+  /** A silent module: commands are received and never answered. */
+  mute = false;
+  /** Cut an answer in two at this byte, with a pause between the halves (test the host's reassembly). */
+  cutAt: ((command: SimCommand) => number | undefined) | undefined;
+
+  /** The module's own time before it starts answering, per command; may be changed while running. */
+  delayMs: Partial<Record<CommandName, number>>;
+
+  constructor(private readonly opts: SimSamModuleOptions) {
+    this.baudRate = opts.baudRate ?? 115_200;
+    this.delayMs = { ...opts.delayMs };
+  }
+
+  async start(): Promise<void> {
+    const port = new SerialPortStream({
+      binding: this.opts.binding ?? SerialPort.binding,
+      path: this.opts.path,
+      baudRate: this.baudRate,
+      autoOpen: false,
+    });
+    await new Promise<void>((resolve, reject) => port.open((err) => (err ? reject(err) : resolve())));
+    port.on('data', (chunk: Buffer) => this.onData(chunk));
+    port.on('error', () => {});
+    this.port = port;
+  }
+
+  async stop(): Promise<void> {
+    for (const t of this.timers) clearTimeout(t);
+    this.timers.clear();
+    const port = this.port;
+    this.port = undefined;
+    if (port?.isOpen) await new Promise<void>((resolve) => port.close(() => resolve()));
+  }
+
+  /** Put a card in the field. */
+  place(card: CardFields): void {
+    this.card = card;
+    this.selected = false;
+  }
+
+  /** Take the card out of the field. */
+  remove(): void {
+    this.card = undefined;
+    this.selected = false;
+  }
+
+  get hasCard(): boolean {
+    return this.card !== undefined;
+  }
+
+  /** Bytes on the line outside any answer (noise), paced like answers. */
+  sendRaw(bytes: Buffer): Promise<void> {
+    return this.enqueue(bytes, 0);
+  }
+
+  private onData(chunk: Buffer): void {
+    for (const item of this.decoder.push(chunk)) {
+      let command: SimCommand;
+      if (item.type === 'rejected') {
+        if (item.reason === FRAME_REJECT.badChecksum) command = 'bad checksum';
+        else if (item.reason === FRAME_REJECT.badLength) command = 'bad length';
+        else continue; // noise before a frame: a module ignores it
+      } else {
+        command = BY_BYTES.get(`${item.body[0]}:${item.body[1]}`) ?? 'unknown';
+      }
+      this.received.push(command);
+      this.beforeAnswer?.(command);
+      if (this.mute) continue;
+      const answer = encodeFrame(this.answer(command));
+      const sent = this.tamper?.(answer, command) ?? answer;
+      const delay = command in CMD ? (this.delayMs[command as CommandName] ?? 0) : 0;
+      void this.enqueue(sent, delay, command);
+    }
+  }
+
+  /** SW1 SW2 SW3 and data for a command, from the card in the field. */
+  private answer(command: SimCommand): Buffer {
+    const status = (sw3: number, data: Buffer = Buffer.alloc(0)) => Buffer.concat([Buffer.from([0, 0, sw3]), data]);
+    switch (command) {
+      case 'samStatus':
+      case 'resetSam':
+        return status(SW3.ok);
+      case 'samId':
+        return status(SW3.ok, Buffer.alloc(16));
+      case 'find':
+        return this.card ? status(SW3.found, Buffer.alloc(4)) : status(SW3.noCard);
+      case 'select':
+        this.selected = this.card !== undefined;
+        return this.card ? status(SW3.ok, Buffer.alloc(8)) : status(SW3.selectFailed);
+      case 'readBase':
+        return this.card && this.selected ? status(SW3.ok, encodeBaseAnswer(this.card)) : status(SW3.readFailed);
+      case 'bad checksum':
+        return status(SW3.badChecksum);
+      case 'bad length':
+        return status(SW3.badLength);
+      case 'unknown':
+        return status(SW3.badCommand);
+    }
+  }
+
+  /** Answers go out one after another, each paced from when it starts. */
+  private enqueue(bytes: Buffer, delayMs: number, command?: SimCommand): Promise<void> {
+    this.sending = this.sending.then(async () => {
+      if (delayMs > 0) await this.sleep(delayMs);
+      const cut = command ? this.cutAt?.(command) : undefined;
+      if (cut !== undefined && cut > 0 && cut < bytes.length) {
+        await this.write(bytes.subarray(0, cut));
+        await this.sleep(5);
+        await this.write(bytes.subarray(cut));
+      } else {
+        await this.write(bytes);
+      }
+      if (command) this.onAnswered?.(command, bytes.length, performance.now());
+    });
+    return this.sending;
+  }
+
+  private async write(bytes: Buffer): Promise<void> {
+    const port = this.port;
+    if (!port) return;
+    if (this.opts.pace === false) {
+      port.write(bytes);
+      return;
+    }
+    // Write what the UART would have shifted out by now; the last byte lands at start + wire time.
+    const start = performance.now();
+    const total = wireMs(bytes.length, this.baudRate);
+    let sent = 0;
+    while (sent < bytes.length && this.port === port) {
+      const elapsed = performance.now() - start;
+      const due = Math.min(bytes.length, Math.floor((elapsed / total) * bytes.length));
+      if (due > sent) {
+        port.write(bytes.subarray(sent, due));
+        sent = due;
+      }
+      if (sent < bytes.length) {
+        const next = ((sent + 1) / bytes.length) * total - (performance.now() - start);
+        await this.sleep(Math.max(0, Math.min(next, 2)));
+      }
+    }
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const t = setTimeout(() => {
+        this.timers.delete(t);
+        resolve();
+      }, ms);
+      this.timers.add(t);
+    });
+  }
+}
