@@ -18,7 +18,8 @@ import { openStore, type Store } from './store/index.js';
 import { WalCheckpointer } from './store/checkpointer.js';
 import { SQLITE_DRIVER } from './store/sqlite-driver.js';
 import { buildGpio, type GpioSet } from './drivers/gpio/index.js';
-import { buildReaders } from './drivers/readers/index.js';
+import { buildDeskReaders, buildReaders } from './drivers/readers/index.js';
+import { SimSamReaders, simCard, simSamPaths } from './simulation-sam.js';
 import { Gate } from './controller/gate.js';
 import { idKey } from './controller/credential.js';
 import { loadOrCreateGateKey } from './gate-key.js';
@@ -67,8 +68,9 @@ export async function main(argv = process.argv.slice(2)): Promise<void> {
   const args = parseCli(argv);
   const simulation = !args.config;
   let config: Config;
+  const samPaths = simulation ? simSamPaths(args.dataDir) : undefined;
   try {
-    config = args.config ? loadConfigFile(args.config) : sim.simulationConfig(args.dataDir);
+    config = args.config ? loadConfigFile(args.config) : sim.simulationConfig(args.dataDir, samPaths);
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`gate-controller: ${err.message}\n`);
@@ -122,8 +124,25 @@ export async function main(argv = process.argv.slice(2)): Promise<void> {
 
   let terminal: sim.Terminal | undefined;
   let gateRef: Gate | undefined;
+  const simSam = samPaths ? new SimSamReaders(samPaths) : undefined;
   if (simulation) {
     terminal = new sim.Terminal(process.stdin, process.stdout, {
+      ...(simSam
+        ? {
+            idCard: (number: string) => {
+              simSam.tap(simCard(number, clock()));
+              return true;
+            },
+            deskCard: (arg: string | undefined) => {
+              if (arg === 'off') return simSam.desk(undefined), 'desk reader: card taken away';
+              if (arg === 'expired') return simSam.desk(simCard(sim.DEMO_ID_NUMBER, clock(), { expired: true })), 'desk reader: an expired ID card is on it';
+              const number = arg ?? sim.DEMO_ID_NUMBER;
+              if (!/^[0-9]{17}[0-9Xx]$/.test(number)) return 'usage: !desk [ID number] | expired | off';
+              simSam.desk(simCard(number, clock()));
+              return 'desk reader: an ID card is on it for 30 s';
+            },
+          }
+        : {}),
       passage: () => pulseInput(gpio, 'passage'),
       door: (open) => injectInput(gpio, 'door', open),
       fire: (active) => injectInput(gpio, 'fireAlarm', active),
@@ -132,6 +151,7 @@ export async function main(argv = process.argv.slice(2)): Promise<void> {
     });
   }
   const readers = buildReaders(config.readers, { log: log.child({ c: 'reader' }), clock, input: terminal?.readerInput });
+  const deskReaders = buildDeskReaders(config.readers, { log: log.child({ c: 'desk-reader' }), clock });
 
   const gate = new Gate({
     options: {
@@ -159,6 +179,7 @@ export async function main(argv = process.argv.slice(2)): Promise<void> {
       dataDir: resolve(args.dataDir),
       admin: config.admin.listen,
       logFile,
+      sam: simSam !== undefined,
     });
     gate.on('event', (ev) =>
       process.stdout.write(sim.narrateEvent(ev, ev.reason === 'DUPLICATE_TAP' || ev.escortedBy ? undefined : gate.indicator.pattern) + '\n'),
@@ -171,11 +192,13 @@ export async function main(argv = process.argv.slice(2)): Promise<void> {
   gate.on('event', () => checkpointer.noteWrite());
   const components: Component[] = [
     { name: 'wal-checkpointer', start: async () => checkpointer.start(), stop: async () => checkpointer.stop() },
+    ...(simSam ? [{ name: 'sim-sam-readers', start: () => simSam.start(), stop: () => simSam.stop() }] : []),
     { name: 'gate', start: () => gate.start(), stop: () => gate.stop('shutdown') },
     ...readers.map((r) => ({ name: `reader:${r.id}`, start: () => r.start(), stop: () => r.stop() })),
+    ...deskReaders.map((r) => ({ name: `desk-reader:${r.id}`, start: () => r.start(), stop: () => r.stop() })),
     ...(terminal ? [{ name: 'terminal', start: () => terminal.start(), stop: () => terminal.stop() }] : []),
     ...(await optionalServices({
-      config, store, gate, gateKey, idHashKey, dataDir: dirname(resolve(config.storage.path)), log, clock,
+      config, store, gate, gateKey, idHashKey, dataDir: dirname(resolve(config.storage.path)), log, clock, deskReaders,
       walRoom: () => checkpointer.room(),
     })),
   ];

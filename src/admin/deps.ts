@@ -4,7 +4,7 @@
  * is a store/ table, and link state arrives as a plain function.
  */
 import type { Logger } from '../log.js';
-import type { Clock } from '../drivers/types.js';
+import type { Clock, DeskCardReader } from '../drivers/types.js';
 import type { GateControl } from '../controller/gate-api.js';
 import type { PassBody } from '../controller/pass.js';
 import type { Store } from '../store/index.js';
@@ -60,6 +60,8 @@ export interface AdminDeps {
   registrations: RegistrationSink;
   passSigner: PassSigner;
   idHashKey: Buffer;
+  /** The reception desk's ID card reader (`readers[].use: desk`); absent = no "Read ID card". */
+  deskReader?: DeskCardReader;
   /** Photos live in `${dataDir}/photos/`. */
   dataDir: string;
   log: Logger;

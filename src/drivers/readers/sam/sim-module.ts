@@ -19,9 +19,10 @@
 import { SerialPortStream } from '@serialport/stream';
 import { SerialPort } from 'serialport';
 import type { SerialBinding } from '../../serial/serial-reader.js';
+import { DirectReadLinuxBinding } from '../../serial/direct-read-binding.js';
 import { encodeBaseAnswer, type CardFields } from './base-info.js';
 import { encodeFrame, FrameDecoder, FRAME_REJECT } from './frame.js';
-import { CMD, MIN_COMMAND_LENGTH, SW3, wireMs, type CommandName } from './protocol.js';
+import { CMD, MIN_COMMAND_LENGTH, PREAMBLE, SW3, wireMs, type CommandName } from './protocol.js';
 
 export interface SimSamModuleOptions {
   /** The module's end of the line. */
@@ -69,7 +70,7 @@ export class SimSamModule {
 
   async start(): Promise<void> {
     const port = new SerialPortStream({
-      binding: this.opts.binding ?? SerialPort.binding,
+      binding: this.opts.binding ?? (process.platform === 'linux' ? DirectReadLinuxBinding : SerialPort.binding),
       path: this.opts.path,
       baudRate: this.baudRate,
       autoOpen: false,
@@ -110,22 +111,28 @@ export class SimSamModule {
   }
 
   private onData(chunk: Buffer): void {
+    const at = performance.now();
     for (const item of this.decoder.push(chunk)) {
       let command: SimCommand;
+      let bytes: number;
       if (item.type === 'rejected') {
         if (item.reason === FRAME_REJECT.badChecksum) command = 'bad checksum';
         else if (item.reason === FRAME_REJECT.badLength) command = 'bad length';
         else continue; // noise before a frame: a module ignores it
+        bytes = item.length;
       } else {
         command = BY_BYTES.get(`${item.body[0]}:${item.body[1]}`) ?? 'unknown';
+        bytes = item.body.length + PREAMBLE.length + 3;
       }
       this.received.push(command);
       this.beforeAnswer?.(command);
       if (this.mute) continue;
       const answer = encodeFrame(this.answer(command));
       const sent = this.tamper?.(answer, command) ?? answer;
-      const delay = command in CMD ? (this.delayMs[command as CommandName] ?? 0) : 0;
-      void this.enqueue(sent, delay, command);
+      // A pty delivers the host's command at once; a UART would still be shifting it in.
+      const rx = this.opts.pace === false ? 0 : wireMs(bytes, this.baudRate);
+      const own = command in CMD ? (this.delayMs[command as CommandName] ?? 0) : 0;
+      void this.enqueue(sent, at + rx + own, command);
     }
   }
 
@@ -154,10 +161,10 @@ export class SimSamModule {
     }
   }
 
-  /** Answers go out one after another, each paced from when it starts. */
-  private enqueue(bytes: Buffer, delayMs: number, command?: SimCommand): Promise<void> {
+  /** Answers go out one after another, each paced from when it starts (not before `notBefore`, a performance.now() time). */
+  private enqueue(bytes: Buffer, notBefore: number, command?: SimCommand): Promise<void> {
     this.sending = this.sending.then(async () => {
-      if (delayMs > 0) await this.sleep(delayMs);
+      await this.waitUntil(notBefore);
       const cut = command ? this.cutAt?.(command) : undefined;
       if (cut !== undefined && cut > 0 && cut < bytes.length) {
         await this.write(bytes.subarray(0, cut));
@@ -178,21 +185,34 @@ export class SimSamModule {
       port.write(bytes);
       return;
     }
-    // Write what the UART would have shifted out by now; the last byte lands at start + wire time.
+    // Hand over what the UART would have shifted out by now; the last byte goes at start + wire time.
     const start = performance.now();
     const total = wireMs(bytes.length, this.baudRate);
     let sent = 0;
     while (sent < bytes.length && this.port === port) {
       const elapsed = performance.now() - start;
-      const due = Math.min(bytes.length, Math.floor((elapsed / total) * bytes.length));
+      const due = elapsed >= total ? bytes.length : Math.floor((elapsed / total) * bytes.length);
       if (due > sent) {
         port.write(bytes.subarray(sent, due));
         sent = due;
       }
       if (sent < bytes.length) {
-        const next = ((sent + 1) / bytes.length) * total - (performance.now() - start);
-        await this.sleep(Math.max(0, Math.min(next, 2)));
+        if (start + total - performance.now() <= 2) await this.waitUntil(start + total);
+        else await this.sleep(1);
       }
+    }
+  }
+
+  /**
+   * Until performance.now() reaches `t`: a timer for most of it, then a short
+   * spin, because a timer fires up to a millisecond late and the module's
+   * timing is what the host is measured against.
+   */
+  private async waitUntil(t: number): Promise<void> {
+    const ahead = t - performance.now();
+    if (ahead > 2) await this.sleep(ahead - 1.5);
+    while (performance.now() < t) {
+      /* spin: at most ~1.5 ms */
     }
   }
 
