@@ -27,7 +27,7 @@ export type VisitorRegistration = {
     purpose: string;
     host: string;
     /** Masked document number and its type; the clear number never leaves the form. */
-    idDocument: { type: string; masked: string };
+    idDocument: { type: string; masked: string; /** Read from the ID card at the desk. */ validTo?: string };
     items?: string;
     vehiclePlate?: string;
     specialNeeds?: string;
@@ -62,6 +62,8 @@ export interface AdminDeps {
   idHashKey: Buffer;
   /** The reception desk's ID card reader (`readers[].use: desk`); absent = no "Read ID card". */
   deskReader?: DeskCardReader;
+  /** How long "Read ID card" waits for a card (default 20 s). */
+  deskWaitMs?: number;
   /** Photos live in `${dataDir}/photos/`. */
   dataDir: string;
   log: Logger;

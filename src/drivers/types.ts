@@ -66,16 +66,15 @@ export interface CredentialReader extends Lifecycle, EventEmitter<ReaderEventMap
 /**
  * A resident ID card read at the reception desk (a SAM reader with
  * `use: desk`): the fields a registration needs and nothing more. Address,
- * birth date, nation, sex, authority and the photo never leave the driver.
+ * birth date, nation, sex, authority, the validity start and the photo never
+ * leave the driver.
  * Never logged.
  */
 export interface DeskIdCard {
   name: string;
   /** 18 characters as on the card (check digit not yet verified). */
   number: string;
-  /** YYYY-MM-DD */
-  validFrom: string;
-  /** YYYY-MM-DD, or 'long-term' (长期). */
+  /** The card's last valid day, YYYY-MM-DD, or 'long-term' (长期). */
   validTo: string;
 }
 

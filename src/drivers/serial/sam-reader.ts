@@ -5,7 +5,7 @@
  * - SamGateReader (a reader at the passage) hands on the ID number alone, as
  *   an `id` credential; name, address, birth date, nation and authority stay here.
  * - SamDeskReader (`use: desk`, the reception desk) hands the registration
- *   form the name, the number and the validity dates, nothing else.
+ *   form the name, the number and the validity end, nothing else.
  */
 import { EventEmitter } from 'node:events';
 import type { ReaderConfig } from '../../config.js';
@@ -50,7 +50,7 @@ export class SamDeskReader extends EventEmitter<DeskReaderEventMap> implements D
     super();
     this.id = cfg.id;
     this.session = new SamSession(cfg, deps, {
-      card: (t, at) => this.emit('card', { name: t.name, number: t.number, validFrom: t.validFrom, validTo: t.validTo }, at),
+      card: (t, at) => this.emit('card', { name: t.name, number: t.number, validTo: t.validTo }, at),
       rejected: (reason, at) => this.emit('rejected', reason, at),
       status: (connected, detail) => this.emit('status', connected, detail),
     });
