@@ -51,7 +51,15 @@ export interface Daemon {
   stop(): Promise<number | null>;
 }
 
-export async function startDaemon(opts: { beforeStart?: (dbPath: string) => void | Promise<void> } = {}): Promise<Daemon> {
+export async function startDaemon(
+  opts: {
+    beforeStart?: (dbPath: string) => void | Promise<void>;
+    /** More readers after the sim `entry` reader (e.g. SAM readers on a pty). */
+    readers?: Array<Record<string, unknown>>;
+    /** An `mqtt` config section: the daemon syncs with this broker. */
+    mqtt?: Record<string, unknown>;
+  } = {},
+): Promise<Daemon> {
   const dir = mkdtempSync(join(tmpdir(), 'gc-e2e-'));
   const port = await freePort();
   const dbPath = join(dir, 'gate.db');
@@ -59,7 +67,8 @@ export async function startDaemon(opts: { beforeStart?: (dbPath: string) => void
     gate: { id: 'e2e', site: 's1' },
     storage: { path: dbPath },
     privacy: { idHashKey: ID_HASH_KEY_HEX, retention: { visitorDays: 30 } },
-    readers: [{ id: 'entry', type: 'sim', direction: 'in', repeatMs: 0 }],
+    readers: [{ id: 'entry', type: 'sim', direction: 'in', repeatMs: 0 }, ...(opts.readers ?? [])],
+    ...(opts.mqtt ? { mqtt: opts.mqtt } : {}),
     gpio: {
       backend: 'sim',
       trace: join(dir, 'gpio.trace'),
