@@ -36,6 +36,8 @@ const DEFAULT_CONFIG = '/etc/gate-controller/config.yaml';
 interface Args {
   config?: string;
   dataDir: string;
+  /** Simulation profile only: where the admin page listens (default 127.0.0.1:8080). */
+  adminListen?: string;
 }
 
 function parseCli(argv: string[]): Args {
@@ -44,6 +46,7 @@ function parseCli(argv: string[]): Args {
     options: {
       config: { type: 'string', short: 'c' },
       'data-dir': { type: 'string' },
+      'admin-listen': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
       version: { type: 'boolean', short: 'v' },
     },
@@ -52,7 +55,8 @@ function parseCli(argv: string[]): Args {
     process.stdout.write(
       'usage: gate-controller [--config FILE] [--data-dir DIR]\n' +
         `  --config FILE   YAML config (default ${DEFAULT_CONFIG} when it exists)\n` +
-        '  no config       the simulation profile: simulated GPIO and a terminal reader, data in ./data\n',
+        '  no config       the simulation profile: simulated GPIO and a terminal reader, data in ./data\n' +
+        '  --admin-listen HOST:PORT   simulation profile: the admin page address (default 127.0.0.1:8080)\n',
     );
     process.exit(0);
   }
@@ -61,7 +65,7 @@ function parseCli(argv: string[]): Args {
     process.exit(0);
   }
   const config = values.config ?? (existsSync(DEFAULT_CONFIG) ? DEFAULT_CONFIG : undefined);
-  return { config, dataDir: values['data-dir'] ?? './data' };
+  return { config, dataDir: values['data-dir'] ?? './data', ...(values['admin-listen'] ? { adminListen: values['admin-listen'] } : {}) };
 }
 
 export async function main(argv = process.argv.slice(2)): Promise<void> {
@@ -70,7 +74,7 @@ export async function main(argv = process.argv.slice(2)): Promise<void> {
   let config: Config;
   const samPaths = simulation ? simSamPaths(args.dataDir) : undefined;
   try {
-    config = args.config ? loadConfigFile(args.config) : sim.simulationConfig(args.dataDir, samPaths);
+    config = args.config ? loadConfigFile(args.config) : sim.simulationConfig(args.dataDir, samPaths, args.adminListen);
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`gate-controller: ${err.message}\n`);

@@ -20,7 +20,7 @@ import type { GateKey } from './gate-key.js';
 const DAY = 86_400_000;
 
 /** `sam`: where the simulated SAM readers' device links are (socat available), else none. */
-export function simulationConfig(dataDir: string, sam?: { gate: string; desk: string }): Config {
+export function simulationConfig(dataDir: string, sam?: { gate: string; desk: string }, adminListen = '127.0.0.1:8080'): Config {
   const dir = resolve(dataDir);
   mkdirSync(dir, { recursive: true });
   const keyFile = join(dir, 'id-hash.key');
@@ -47,7 +47,7 @@ export function simulationConfig(dataDir: string, sam?: { gate: string; desk: st
         inputs: { passage: { line: 22 }, door: { line: 23 }, fireAlarm: { line: 24, activeLow: true } },
       },
       access: { passageTimeoutMs: 5_000 },
-      admin: { listen: '127.0.0.1:8080' },
+      admin: { listen: adminListen },
     },
     'simulation profile',
   );
