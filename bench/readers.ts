@@ -23,7 +23,9 @@
  * taps after start are reported apart (serial_cold_*).
  * The last line is one JSON object.
  */
+import { fork } from 'node:child_process';
 import { closeSync, constants, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Gate } from '../src/controller/gate.js';
@@ -32,7 +34,6 @@ import { loadNfcPcsc, type NfcDevice } from '../src/drivers/nfc/nfc-pcsc.js';
 import { NfcReader } from '../src/drivers/nfc/nfc-reader.js';
 import { SerialReader } from '../src/drivers/serial/serial-reader.js';
 import { SamGateReader } from '../src/drivers/serial/sam-reader.js';
-import { SimSamModule } from '../src/drivers/readers/sam/sim-module.js';
 import { wireMs } from '../src/drivers/readers/sam/protocol.js';
 import { idKey } from '../src/controller/credential.js';
 import { simCard } from '../src/simulation-sam.js';
@@ -44,6 +45,7 @@ import { startPcscd } from '../tests/helpers/pcscd.js';
 import { VirtualCard } from '../tests/helpers/vpcd-card.js';
 import { runCrashCampaign } from './lib/crash-campaign.js';
 import { startPtyPair } from './lib/pty.js';
+import type { ModuleMsg } from './lib/sam-module-process.js';
 
 const quick = process.argv.includes('--quick');
 /** --only=serial|sam|pcsc|crash runs one part (the JSON then holds only its figures). */
@@ -196,8 +198,9 @@ async function serialBench(): Promise<{ samples: number[]; toEvent: number[]; co
 
 /**
  * SAM resident ID card reader: the real Gate + SamGateReader on a socat pty,
- * the simulated module (sim-module.ts) on the far end speaking the protocol
- * at 115200 baud. A card is put in the field the moment the module receives
+ * the simulated module (sim-module.ts, in a process of its own:
+ * lib/sam-module-process.ts) on the far end speaking the protocol at 115200
+ * baud. A card is put in the field the moment the module receives
  * a find command, so the poll interval (a wait the config sets) is not
  * counted. From there to the relay the line carries, at the baud rate: the
  * rest of that find command, the find answer, select and its answer, read
@@ -214,8 +217,29 @@ async function serialBench(): Promise<{ samples: number[]; toEvent: number[]; co
 async function samBench(): Promise<{ aboveWire: number[]; endToEnd: number[]; toEvent: number[]; wireMs: number }> {
   const dir = mkdtempSync(join(tmpdir(), 'gc-bench-sam-'));
   const pair = await startPtyPair(dir);
-  const module = new SimSamModule({ path: pair.simPath, baudRate: SAM_BAUD });
-  await module.start();
+  const child = fork(fileURLToPath(new URL('./lib/sam-module-process.js', import.meta.url)), [pair.simPath, String(SAM_BAUD)], {
+    execArgv: ['--v8-pool-size=1'],
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  const messages: ModuleMsg[] = [];
+  let notify: (() => void) | undefined;
+  child.on('message', (m: ModuleMsg) => {
+    messages.push(m);
+    notify?.();
+  });
+  const next = async (want: (m: ModuleMsg) => boolean, timeoutMs: number): Promise<ModuleMsg> => {
+    const end = Date.now() + timeoutMs;
+    for (;;) {
+      const i = messages.findIndex(want);
+      if (i >= 0) return messages.splice(0, i + 1).pop()!;
+      if (Date.now() > end) throw new Error('simulated module did not answer in time');
+      await new Promise<void>((r) => {
+        notify = r;
+        setTimeout(r, 50);
+      });
+    }
+  };
+  await next((m) => m.type === 'ready', 10_000);
   const numbers = Array.from({ length: SAM_CARDS }, (_, i) => samNumber(i));
   const reader = () =>
     new SamGateReader({ id: 'entry', direction: 'in', path: pair.readerPath, baudRate: SAM_BAUD, pollMs: 20 }, { log: silentLogger() });
@@ -231,42 +255,30 @@ async function samBench(): Promise<{ aboveWire: number[]; endToEnd: number[]; to
       const endToEnd: number[] = [];
       const toEvent: number[] = [];
       for (let i = 0; i < SAM_WARMUP + SAM_TAPS; i++) {
-        let t0 = 0;
-        const rx = new Map<string, number>();
-        const done = new Map<string, number>();
-        const card = simCard(numbers[i % SAM_CARDS]!, Date.now());
-        module.beforeAnswer = (c) => {
-          if (c === 'find' && !t0) {
-            t0 = performance.now();
-            module.place(card);
-          } else if (t0 && !rx.has(c)) {
-            rx.set(c, performance.now());
-          }
-        };
-        module.onAnswered = (c, _bytes, at) => {
-          if (t0 && !done.has(c)) done.set(c, at);
-        };
-        const t1 = await relay.next(5_000);
-        module.beforeAnswer = undefined;
-        module.onAnswered = undefined;
+        messages.length = 0;
+        const activated = relay.next(5_000);
+        child.send({ arm: simCard(numbers[i % SAM_CARDS]!, Date.now()) });
+        const t1 = (await activated) + performance.timeOrigin;
+        const credentialAt = credAt() + performance.timeOrigin;
+        const tap = (await next((m) => m.type === 'tap', 5_000)) as Extract<ModuleMsg, { type: 'tap' }>;
         if (i >= SAM_WARMUP) {
-          const host = rx.get('select')! - done.get('find')! + (rx.get('readBase')! - done.get('select')!) + (t1 - done.get('readBase')!);
-          aboveWire.push(host);
+          const { t0, rx, done } = tap;
+          aboveWire.push(rx.select! - done.find! + (rx.readBase! - done.select!) + (t1 - done.readBase!));
           endToEnd.push(t1 - t0 - wire);
-          toEvent.push(credAt() - done.get('readBase')!);
+          toEvent.push(credentialAt - done.readBase!);
         }
         gate.turnstile.passageSensed(Date.now());
-        module.remove();
+        child.send({ remove: true });
         // The reader must see the card gone before the next one is a new tap.
-        const seen = module.received.length;
-        for (const end = Date.now() + 2_000; module.received.slice(seen).filter((c) => c === 'find').length < 2; await sleep(2)) {
-          if (Date.now() > end) throw new Error('SAM reader stopped polling');
-        }
+        await next((m) => m.type === 'find', 2_000);
+        await next((m) => m.type === 'find', 2_000);
       }
       return { aboveWire, endToEnd, toEvent, wireMs: wire };
     });
   } finally {
-    await module.stop();
+    child.send({ stop: true });
+    await Promise.race([new Promise((r) => child.once('exit', r)), sleep(3_000)]);
+    if (child.exitCode === null) child.kill('SIGKILL');
     await pair.stop();
     rmSync(dir, { recursive: true, force: true });
   }
