@@ -254,6 +254,7 @@ async function samBench(): Promise<{ aboveWire: number[]; endToEnd: number[]; to
       const aboveWire: number[] = [];
       const endToEnd: number[] = [];
       const toEvent: number[] = [];
+      const parts: number[][] = [];
       for (let i = 0; i < SAM_WARMUP + SAM_TAPS; i++) {
         messages.length = 0;
         const activated = relay.next(5_000);
@@ -263,7 +264,9 @@ async function samBench(): Promise<{ aboveWire: number[]; endToEnd: number[]; to
         const tap = (await next((m) => m.type === 'tap', 5_000)) as Extract<ModuleMsg, { type: 'tap' }>;
         if (i >= SAM_WARMUP) {
           const { t0, rx, done } = tap;
-          aboveWire.push(rx.select! - done.find! + (rx.readBase! - done.select!) + (t1 - done.readBase!));
+          const hops = [rx.select! - done.find!, rx.readBase! - done.select!, t1 - done.readBase!];
+          parts.push(hops);
+          aboveWire.push(hops[0]! + hops[1]! + hops[2]!);
           endToEnd.push(t1 - t0 - wire);
           toEvent.push(credentialAt - done.readBase!);
         }
@@ -272,6 +275,10 @@ async function samBench(): Promise<{ aboveWire: number[]; endToEnd: number[]; to
         // The reader must see the card gone before the next one is a new tap.
         await next((m) => m.type === 'find', 2_000);
         await next((m) => m.type === 'find', 2_000);
+      }
+      for (const [k, name] of ['find answer → select', 'select answer → read base', 'read answer → relay'].entries()) {
+        const xs = parts.map((p) => p[k]!);
+        console.log(`  hop ${name}: p50 ${ms(pct(xs, 0.5))}  p99 ${ms(pct(xs, 0.99))}`);
       }
       return { aboveWire, endToEnd, toEvent, wireMs: wire };
     });
