@@ -16,6 +16,7 @@
  * `tamper` (corrupt an answer), `mute` (a silent module), `delayMs` (a slow
  * module), `sendRaw` (line noise).
  */
+import { closeSync, constants, openSync, writeSync } from 'node:fs';
 import { SerialPortStream } from '@serialport/stream';
 import { SerialPort } from 'serialport';
 import type { SerialBinding } from '../../serial/serial-reader.js';
@@ -41,6 +42,8 @@ const BY_BYTES = new Map<string, CommandName>(Object.entries(CMD).map(([name, [c
 
 export class SimSamModule {
   private port: SerialPortStream | undefined;
+  /** Our own write fd on the line: a byte goes out when the module says so, not after a stream's queue. */
+  private out: number | undefined;
   private readonly decoder = new FrameDecoder({ minLength: MIN_COMMAND_LENGTH });
   private readonly baudRate: number;
   private card: CardFields | undefined;
@@ -79,6 +82,7 @@ export class SimSamModule {
     port.on('data', (chunk: Buffer) => this.onData(chunk));
     port.on('error', () => {});
     this.port = port;
+    if (!this.opts.binding) this.out = openSync(this.opts.path, constants.O_WRONLY | constants.O_NOCTTY);
   }
 
   async stop(): Promise<void> {
@@ -86,7 +90,21 @@ export class SimSamModule {
     this.timers.clear();
     const port = this.port;
     this.port = undefined;
+    if (this.out !== undefined) closeSync(this.out);
+    this.out = undefined;
     if (port?.isOpen) await new Promise<void>((resolve) => port.close(() => resolve()));
+  }
+
+  private send(port: SerialPortStream, bytes: Buffer): void {
+    if (this.out === undefined) {
+      port.write(bytes);
+      return;
+    }
+    try {
+      writeSync(this.out, bytes);
+    } catch {
+      // The line went away (socat stopped): what a module on an unplugged cable sends is lost.
+    }
   }
 
   /** Put a card in the field. */
@@ -182,7 +200,7 @@ export class SimSamModule {
     const port = this.port;
     if (!port) return;
     if (this.opts.pace === false) {
-      port.write(bytes);
+      this.send(port, bytes);
       return;
     }
     // Hand over what the UART would have shifted out by now; the last byte goes at start + wire time.
@@ -193,7 +211,7 @@ export class SimSamModule {
       const elapsed = performance.now() - start;
       const due = elapsed >= total ? bytes.length : Math.floor((elapsed / total) * bytes.length);
       if (due > sent) {
-        port.write(bytes.subarray(sent, due));
+        this.send(port, bytes.subarray(sent, due));
         sent = due;
       }
       if (sent < bytes.length) {
