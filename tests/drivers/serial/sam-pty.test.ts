@@ -267,7 +267,7 @@ describe('SAM reader on a socat pty with the simulated module', () => {
     await until(() => seen.creds.length === 2);
   });
 
-  it('an expired card still reads at the gate (the whitelist decides); a desk reader hands on name, number and validity end only', async () => {
+  it('a desk reader hands on name, number and validity end only, for an expired card too (the desk route refuses it), and for a full-width name with surrogate pairs', async () => {
     const m = await plug();
     const { log, lines } = capturedLog();
     const desk = new SamDeskReader({ id: 'desk', path: pair!.readerPath, baudRate: 115_200, pollMs: 40 }, { log });
