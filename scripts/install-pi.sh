@@ -15,6 +15,8 @@ APP_DIR=/opt/gate-controller
 CONF_DIR=/etc/gate-controller
 CONF_FILE=$CONF_DIR/config.yaml
 DATA_DIR=/var/lib/gate-controller
+TLS_CERT=$CONF_DIR/admin-tls.crt
+TLS_KEY=$CONF_DIR/admin-tls.key
 UNIT=gate-controller.service
 UNIT_DIR=/etc/systemd/system
 UDEV_RULE=/etc/udev/rules.d/99-gate-controller.rules
@@ -178,6 +180,31 @@ else
   say "edit $CONF_FILE: gate.id, gate.site, mqtt, central.keys, readers (then: systemctl restart $UNIT)"
 fi
 run install -d -m 0750 -o "$APP_USER" -g "$APP_USER" "$DATA_DIR"
+
+# --- 7b. HTTPS for the admin page: a self-signed certificate for this host ---------------
+GATE_HOST="$(hostname 2>/dev/null || echo gate)"
+if [ -e "$TLS_CERT" ] && [ -e "$TLS_KEY" ]; then
+  say "keeping the existing admin page certificate $TLS_CERT"
+else
+  say "admin page certificate for $GATE_HOST (self-signed, 10 years): $TLS_CERT"
+  SAN="DNS:$GATE_HOST,DNS:$GATE_HOST.local,DNS:localhost,IP:127.0.0.1"
+  for ip in $(hostname -I 2>/dev/null || true); do
+    case "$ip" in *:*) ;; *) SAN="$SAN,IP:$ip" ;; esac
+  done
+  # umask 077: the key is never readable by others, not even for a moment.
+  run sh -c "umask 077 && openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 3650 \
+    -subj '/CN=$GATE_HOST' -addext 'subjectAltName=$SAN' -keyout '$TLS_KEY' -out '$TLS_CERT'"
+  run chown "root:$APP_USER" "$TLS_KEY"
+  run chmod 0640 "$TLS_KEY"
+  run chmod 0644 "$TLS_CERT"
+fi
+say "admin page certificate fingerprint (compare it with the browser's before trusting the page):"
+run openssl x509 -noout -fingerprint -sha256 -in "$TLS_CERT"
+# A config kept from before HTTPS: plain HTTP beyond loopback is now a config error (exit 78).
+if [ -r "$CONF_FILE" ] && grep -qE '^\s*listen:' "$CONF_FILE" && ! grep -qE '^\s*(tls:|allowPlainHttp:\s*true)' "$CONF_FILE"; then
+  say "warning: $CONF_FILE has admin.listen but no admin.tls: unless it listens on loopback the service will refuse to start."
+  say "         add under admin:  tls: { cert: $TLS_CERT, key: $TLS_KEY }   (see docs/security.md)"
+fi
 
 # --- 8. The service ----------------------------------------------------------------------
 say "systemd unit $UNIT"

@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { DEFAULT_MAX_PAYLOAD_BYTES } from './sync/protocol/limits.js';
 
 export const BAUD_RATES = [1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200] as const;
 
@@ -89,7 +90,13 @@ export const configSchema = z.strictObject({
       /** Max events published and not yet acked by central. */
       window: z.number().int().min(1).max(100_000).default(2_000),
       batchSize: z.number().int().min(1).max(500).default(500),
-      maxPayloadBytes: z.number().int().min(1_024).max(256 * 1024 * 1024).default(64 * 1024 * 1024),
+      /**
+       * Largest central message (signed envelope) accepted; the gate declares
+       * it (plus the PUBLISH overhead) as its MQTT 5 Maximum Packet Size, so
+       * the broker drops larger ones instead of sending them. Default 5 MiB:
+       * the largest whitelist chunk gatectl makes, with margin (sync/protocol/limits.ts).
+       */
+      maxPayloadBytes: z.number().int().min(1_024).max(256 * 1024 * 1024).default(DEFAULT_MAX_PAYLOAD_BYTES),
     })
     .optional(),
   central: z
@@ -151,6 +158,14 @@ export const configSchema = z.strictObject({
     .strictObject({
       /** "host:port"; absent = no admin page. */
       listen: z.string().regex(/^[^:]+:\d{1,5}$/, 'expected "host:port"').optional(),
+      /** Serve the page over HTTPS: PEM file paths (scripts/install-pi.sh makes a self-signed pair). */
+      tls: z.strictObject({ cert: z.string().min(1), key: z.string().min(1) }).optional(),
+      /** Plain HTTP on a non-loopback address: only when this says so (passwords and cookies cross the LAN in clear). */
+      allowPlainHttp: z.boolean().default(false),
+      /** A visitor's window may start at most this many days ahead … */
+      maxAdvanceDays: z.number().int().min(1).max(365).default(30),
+      /** … and last at most this many days. */
+      maxVisitDays: z.number().int().min(1).max(365).default(30),
     })
     .prefault({}),
   log: z
@@ -228,7 +243,22 @@ function checkCrossFields(cfg: Config, source: string): void {
   claim('gpio.leds.red', g.leds.red);
   claim('gpio.buzzer', g.buzzer);
   for (const [k, v] of Object.entries(g.inputs)) claim(`gpio.inputs.${k}`, v);
+  const listenHost = cfg.admin.listen?.slice(0, cfg.admin.listen.lastIndexOf(':'));
+  if (listenHost !== undefined && !cfg.admin.tls && !cfg.admin.allowPlainHttp && !isLoopbackHost(listenHost)) {
+    issues.push(
+      `admin.listen: "${cfg.admin.listen}" is not a loopback address; serve the page over HTTPS (admin.tls: {cert, key}) ` +
+        'or set admin.allowPlainHttp: true to send passwords and session cookies over the LAN in clear',
+    );
+  }
   if (issues.length) throw new ConfigError(`${source} is invalid:\n  ${issues.join('\n  ')}`, issues);
+}
+
+/** localhost, 127.0.0.0/8 or ::1: the only addresses plain HTTP may listen on by default. */
+export function isLoopbackHost(host: string): boolean {
+  const h = host.replace(/^\[(.*)\]$/, '$1').toLowerCase();
+  if (h === 'localhost' || h === '::1') return true;
+  const m = /^127\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(h);
+  return m !== null && m.slice(1).every((o) => Number(o) <= 255);
 }
 
 /** Read and validate a YAML file. */

@@ -28,6 +28,7 @@ import { SdNotify } from './sd-notify.js';
 import { Health } from './health.js';
 import { VERSION } from './version.js';
 import * as sim from './simulation.js';
+import { PRIVATE_UMASK, secureDataDir, tightenDataFiles } from './data-dir.js';
 import { optionalServices } from './services.js';
 import { missingNodeFlags, NODE_FLAGS } from './runtime-flags.js';
 
@@ -92,6 +93,9 @@ export async function main(argv = process.argv.slice(2)): Promise<void> {
     }
   });
 
+  // Everything this process creates (database, WAL, -shm, photos, keys, logs) is its own alone,
+  // whatever umask it was started with (docs/security.md, "Files at rest").
+  process.umask(PRIVATE_UMASK);
   const logFile = resolve(args.dataDir, 'gate.log');
   const log: Logger = simulation
     ? createLogger({ level: config.log.level, destination: pino.destination({ dest: logFile, sync: false, mkdir: true }) })
@@ -114,6 +118,9 @@ export async function main(argv = process.argv.slice(2)): Promise<void> {
 
   let store: Store;
   try {
+    const dataDir = dirname(resolve(config.storage.path));
+    secureDataDir(dataDir, log);
+    tightenDataFiles(resolve(config.storage.path), dataDir);
     store = openStore({ path: config.storage.path, synchronous: config.storage.synchronous, gateId: config.gate.id });
   } catch (err) {
     log.fatal({ err, path: config.storage.path }, 'cannot open the database');

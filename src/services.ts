@@ -4,7 +4,7 @@
  * Each is imported only when configured, so a gate without them starts
  * without loading fastify, sharp or mqtt.
  */
-import type { Config } from './config.js';
+import { isLoopbackHost, type Config } from './config.js';
 import type { Logger } from './log.js';
 import type { Component } from './lifecycle.js';
 import type { Store } from './store/index.js';
@@ -59,6 +59,10 @@ export async function optionalServices(deps: ServiceDeps): Promise<Component[]> 
   }
 
   if (config.admin.listen) {
+    const host = config.admin.listen.slice(0, config.admin.listen.lastIndexOf(':'));
+    if (!config.admin.tls && !isLoopbackHost(host)) {
+      log.warn({ listen: config.admin.listen }, 'admin page on plain HTTP beyond loopback (admin.allowPlainHttp): passwords and session cookies cross the network in clear');
+    }
     const { AdminService } = await import('./admin/service.js');
     const admin = new AdminService(
       {
@@ -72,8 +76,9 @@ export async function optionalServices(deps: ServiceDeps): Promise<Component[]> 
         dataDir: deps.dataDir,
         log: log.child({ c: 'admin' }),
         clock,
+        visitLimits: { maxAdvanceDays: config.admin.maxAdvanceDays, maxVisitDays: config.admin.maxVisitDays },
       },
-      { listen: config.admin.listen, visitorDays: config.privacy.retention.visitorDays },
+      { listen: config.admin.listen, visitorDays: config.privacy.retention.visitorDays, tls: config.admin.tls },
     );
     components.push({ name: 'admin', start: () => admin.start(), stop: () => admin.stop() });
   }

@@ -108,4 +108,19 @@ describe('config', () => {
     expect(issuesOf({ ...base, readers: [{ id: 'a', type: 'serial', use: 'desk', path: '/dev/x', format: 'id' }] })).toEqual(['readers[0].use: a desk reader is a serial reader with format sam']);
     expect(issuesOf({ ...base, readers: [{ id: 'a', type: 'pcsc', direction: 'in', format: 'sam' }] })).toEqual(['readers[0].format: format sam needs type serial']);
   });
+
+  it('admin page: plain HTTP listens on loopback only, unless TLS is configured or allowPlainHttp says so', () => {
+    const admin = (a: Record<string, unknown>) => ({ ...base, admin: a });
+    for (const listen of ['127.0.0.1:8080', '127.9.9.9:80', 'localhost:8080']) expect(parseConfig(admin({ listen })).admin.listen).toBe(listen);
+    for (const listen of ['0.0.0.0:8080', '192.168.1.20:8080', 'gate.local:8080', '127.0.0.1.evil.example:80', '128.0.0.1:80']) {
+      const issues = issuesOf(admin({ listen }));
+      expect(issues.join('\n'), listen).toMatch(/admin\.listen: .* is not a loopback address; serve the page over HTTPS \(admin\.tls/);
+    }
+    expect(parseConfig(admin({ listen: '0.0.0.0:8443', tls: { cert: '/c.pem', key: '/k.pem' } })).admin.tls).toEqual({ cert: '/c.pem', key: '/k.pem' });
+    expect(parseConfig(admin({ listen: '0.0.0.0:8080', allowPlainHttp: true })).admin.allowPlainHttp).toBe(true);
+    expect(issuesOf(admin({ listen: '0.0.0.0:8443', tls: { cert: '/c.pem' } })).join()).toMatch(/admin\.tls\.key: required/);
+    const d = parseConfig(admin({ listen: '127.0.0.1:1' })).admin;
+    expect([d.maxAdvanceDays, d.maxVisitDays, d.allowPlainHttp]).toEqual([30, 30, false]);
+    expect(issuesOf(admin({ maxVisitDays: 0 })).join()).toMatch(/admin\.maxVisitDays/);
+  });
 });

@@ -81,4 +81,8 @@ export interface AdminDeps {
   sessionTtlMs?: number;
   /** Largest photo upload accepted (default 10 MiB). */
   maxPhotoBytes?: number;
+  /** Serve the page over TLS with this certificate and key (PEM); session cookies are then Secure. */
+  tls?: { cert: string | Buffer; key: string | Buffer };
+  /** Visitor windows: start at most this many days ahead, last at most this many days (admin.maxAdvanceDays / maxVisitDays). */
+  visitLimits?: { maxAdvanceDays: number; maxVisitDays: number };
 }

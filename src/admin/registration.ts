@@ -17,30 +17,34 @@ import { formatTs } from '../store/time.js';
 import type { VisitorRecord, VisitorStore } from '../store/visitors.js';
 import type { AdminDeps, VisitorRegistration } from './deps.js';
 import { AdminError } from './errors.js';
-import { optionalText, parse, text } from './validate.js';
+import { isoTime, optionalText, parse, plain, text } from './validate.js';
 
-const MAX_VISIT_MS = 366 * 24 * 3600_000;
+const DAY_MS = 24 * 3600_000;
+export const DEFAULT_VISIT_LIMITS = { maxAdvanceDays: 30, maxVisitDays: 30 };
+export type VisitLimits = typeof DEFAULT_VISIT_LIMITS;
 const flag = z
   .enum(['true', 'false', 'on', 'off', '1', '0', ''])
   .optional()
   .transform((v) => v === 'true' || v === 'on' || v === '1');
-/** `datetime-local` input (gate's local time) or full ISO 8601. */
-const when = z
-  .string()
-  .max(40)
-  .transform((s) => Date.parse(s))
-  .refine((n) => Number.isFinite(n), 'expected a date and time');
+const when = isoTime;
 
-export const registrationForm = z
-  .object({
+/**
+ * The form's fields, strictly (an unknown field is refused), with the visit
+ * window checked against `now`: it must not have ended, may start at most
+ * `maxAdvanceDays` ahead and last at most `maxVisitDays` (the personal data
+ * is kept for the window plus the retention days, so a 2099 window would
+ * keep it until then).
+ */
+export const registrationForm = (now: number, limits: VisitLimits) => z
+  .strictObject({
     name: text(100),
     idType: z.enum(['resident', 'passport', 'other']),
-    idNumber: z.string().trim().min(1).max(40),
-    phone: z.string().trim().regex(/^\+?[0-9][0-9 -]{4,24}$/, 'expected a phone number'),
+    idNumber: plain(80).trim().min(1).max(40),
+    phone: plain(80).trim().regex(/^\+?[0-9][0-9 -]{4,24}$/, 'expected a phone number'),
     organisation: text(200),
     purpose: text(500),
     host: text(200),
-    hostId: z.string().regex(/^[A-Za-z0-9_.:-]{1,128}$/).optional().or(z.literal('').transform(() => undefined)),
+    hostId: plain(128).regex(/^[A-Za-z0-9_.:-]{1,128}$/).optional().or(z.literal('').transform(() => undefined)),
     validFrom: when,
     validTo: when,
     items: optionalText(500),
@@ -61,10 +65,16 @@ export const registrationForm = z
       c.addIssue({ code: 'custom', path: ['credential'], message: 'only a resident ID card can be read at the gate' });
     }
     if (f.validTo <= f.validFrom) c.addIssue({ code: 'custom', path: ['validTo'], message: 'must be after validFrom' });
-    if (f.validTo - f.validFrom > MAX_VISIT_MS) c.addIssue({ code: 'custom', path: ['validTo'], message: 'visit too long' });
+    if (f.validTo <= now) c.addIssue({ code: 'custom', path: ['validTo'], message: 'the visit window has already ended' });
+    if (f.validFrom > now + limits.maxAdvanceDays * DAY_MS) {
+      c.addIssue({ code: 'custom', path: ['validFrom'], message: `starts more than ${limits.maxAdvanceDays} days ahead` });
+    }
+    if (f.validTo - f.validFrom > limits.maxVisitDays * DAY_MS) {
+      c.addIssue({ code: 'custom', path: ['validTo'], message: `visit longer than ${limits.maxVisitDays} days` });
+    }
   });
 
-export type RegistrationForm = z.infer<typeof registrationForm>;
+export type RegistrationForm = z.infer<ReturnType<typeof registrationForm>>;
 
 export interface RegistrationResult {
   personId: string;
@@ -76,8 +86,8 @@ export interface RegistrationResult {
 }
 
 /** Checked before the photo is decoded: a bad form costs no image work. */
-export function parseRegistration(fields: Record<string, string>): RegistrationForm {
-  return parse(registrationForm, fields);
+export function parseRegistration(fields: Record<string, string>, now: number, limits: VisitLimits): RegistrationForm {
+  return parse(registrationForm(now, limits), fields);
 }
 
 export function registerVisitor(

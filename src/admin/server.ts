@@ -5,7 +5,7 @@
  */
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyReply, type FastifyError, type FastifyInstance } from 'fastify';
 import fastifyCookie from '@fastify/cookie';
 import fastifyMultipart from '@fastify/multipart';
 import fastifyStatic from '@fastify/static';
@@ -101,7 +101,25 @@ export async function buildAdminServer(deps: AdminDeps): Promise<FastifyInstance
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: 64 * 1024,
     trustProxy: false,
-  });
+    ...(deps.tls ? { https: { cert: deps.tls.cert, key: deps.tls.key } } : {}),
+    // A path that cannot be decoded, or a parameter longer than any id, matches no route: 404
+    // with the API's error body, before any hook or handler.
+    frameworkErrors: (err, _req, reply) => {
+      const notRoutable = err.code === 'FST_ERR_BAD_URL' || err.code === 'FST_ERR_MAX_PARAM_LENGTH';
+      const status = notRoutable ? 404 : 400;
+      const body: ErrorBody = { error: { code: notRoutable ? 'NOT_FOUND' : 'BAD_REQUEST', message: notRoutable ? 'page not found' : 'bad request' } };
+      void (reply as unknown as FastifyReply).code(status).header('cache-control', 'no-store').send(body);
+    },
+    // A request line or header Node's parser refuses never reaches fastify: same error shape.
+    clientErrorHandler: (err, socket) => {
+      if (!socket.writable) return socket.destroy(err);
+      const body = JSON.stringify({ error: { code: 'MALFORMED_REQUEST', message: 'malformed HTTP request' } } satisfies ErrorBody);
+      const status = (err as { code?: string }).code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large' : '400 Bad Request';
+      socket.end(
+        `HTTP/1.1 ${status}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nCache-Control: no-store\r\nConnection: close\r\n\r\n${body}`,
+      );
+    },
+  }) as unknown as FastifyInstance;
 
   const accounts = new AccountStore(deps.store.db);
   const sessionTtlMs = deps.sessionTtlMs ?? DEFAULT_SESSION_TTL_MS;
@@ -137,17 +155,21 @@ export async function buildAdminServer(deps: AdminDeps): Promise<FastifyInstance
     reply.header('x-content-type-options', 'nosniff');
     reply.header('referrer-policy', 'no-referrer');
     reply.header('x-frame-options', 'DENY');
-    if (req.url.startsWith('/api/')) reply.header('cache-control', 'no-store');
+    // Static files and the page set their own; everything else (API answers, errors, 404s) is never cached.
+    if (!reply.hasHeader('cache-control')) reply.header('cache-control', 'no-store');
   });
 
-  installAuth(app, ctx.sessions);
+  // Before any route: the onRoute check must see every registration, static files included.
+  installAuth(app, ctx.sessions, { staticRoot: ctx.publicDir });
   app.setErrorHandler((err: FastifyError | AdminError, req, reply) => {
     const { status, body } = toErrorBody(err);
     if (status >= 500) req.log.error({ err, route: req.routeOptions.url }, 'admin request failed');
     return reply.code(status).send(body);
   });
-  app.setNotFoundHandler((req, reply) => {
-    const body: ErrorBody = { error: { code: 'NOT_FOUND', message: 'no such page' } };
+  // The access hook answers a request that matches no route before this runs; kept so a
+  // 404 raised anywhere else (static's callNotFound) has the same body.
+  app.setNotFoundHandler((_req, reply) => {
+    const body: ErrorBody = { error: { code: 'NOT_FOUND', message: 'page not found' } };
     return reply.code(404).send(body);
   });
 
@@ -155,6 +177,10 @@ export async function buildAdminServer(deps: AdminDeps): Promise<FastifyInstance
     root: ctx.publicDir,
     // `/` and `/index.html` are served by i18nRoutes, already in the reader's language.
     index: false,
+    // One route per file found at start (public, see installAuth): no catch-all route that
+    // unmatched paths would reach.
+    wildcard: false,
+    globIgnore: ['index.html'],
     cacheControl: true,
     maxAge: 0,
   });

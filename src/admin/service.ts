@@ -3,7 +3,7 @@
  * account if there is none, listen on `admin.listen` and schedule the daily
  * visitor purge; on stop, undo both (open live streams are closed first).
  */
-import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { Lifecycle } from '../drivers/types.js';
@@ -22,6 +22,8 @@ export interface AdminServiceOptions {
   initialPasswordFile?: string;
   purgeIntervalMs?: number;
   purgeFirstRunMs?: number;
+  /** admin.tls: PEM files read at start (a missing or unreadable file stops the start, naming it). */
+  tls?: { cert: string; key: string };
 }
 
 /**
@@ -45,6 +47,17 @@ export async function ensureInitialAdmin(deps: AdminDeps, file?: string): Promis
   return path;
 }
 
+function readTls(paths: { cert: string; key: string }): { cert: Buffer; key: Buffer } {
+  const read = (what: 'cert' | 'key') => {
+    try {
+      return readFileSync(paths[what]);
+    } catch (err) {
+      throw Object.assign(new Error(`admin.tls.${what}: cannot read ${paths[what]}: ${(err as Error).message}`), { code: 'BAD_TLS' });
+    }
+  };
+  return { cert: read('cert'), key: read('key') };
+}
+
 export function parseListen(listen: string): { host: string; port: number } {
   const i = listen.lastIndexOf(':');
   const port = Number(listen.slice(i + 1));
@@ -58,6 +71,7 @@ export function parseListen(listen: string): { host: string; port: number } {
 export class AdminService implements Lifecycle {
   private app: FastifyInstance | undefined;
   private readonly purge: VisitorPurge;
+  private https = false;
 
   constructor(
     private readonly deps: AdminDeps,
@@ -78,7 +92,9 @@ export class AdminService implements Lifecycle {
   async start(): Promise<void> {
     await ensureInitialAdmin(this.deps, this.opts.initialPasswordFile);
     const { host, port } = parseListen(this.opts.listen);
-    this.app = await buildAdminServer(this.deps);
+    const tls = this.opts.tls ? readTls(this.opts.tls) : this.deps.tls;
+    this.app = await buildAdminServer({ ...this.deps, ...(tls ? { tls } : {}) });
+    this.https = tls !== undefined;
     await this.app.listen({ host, port });
     this.purge.start();
     this.deps.log.info({ url: this.url() }, 'admin page listening');
@@ -91,12 +107,12 @@ export class AdminService implements Lifecycle {
     if (app) await app.close();
   }
 
-  /** http://host:port actually bound (port 0 resolved). */
+  /** http(s)://host:port actually bound (port 0 resolved). */
   url(): string | undefined {
     const addr = this.app?.server.address();
     if (!addr || typeof addr === 'string') return undefined;
     const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
-    return `http://${host}:${addr.port}`;
+    return `${this.https ? 'https' : 'http'}://${host}:${addr.port}`;
   }
 
   /** The daily purge, for a command or a test to run now. */

@@ -10,6 +10,7 @@ import type { MqttClient } from 'mqtt';
 import { envelopeBytes, manifestHash, signEnvelope, type Envelope } from '../sync/protocol/envelope.js';
 import { chunkSchema, manifestSchema, type DeltaMsg, type ManifestMsg } from '../sync/protocol/schemas.js';
 import { buildSnapshot } from '../sync/protocol/snapshot.js';
+import { DEFAULT_MAX_PAYLOAD_BYTES } from '../sync/protocol/limits.js';
 import { siteTopics } from '../sync/protocol/topics.js';
 import type { SigningKey } from './broker-options.js';
 import type { WhitelistData } from './whitelist-file.js';
@@ -146,17 +147,20 @@ export interface PublishPlan {
 /** Publish with QoS 1 and wait for every PUBACK. Returns the number of chunks. */
 export async function publishWhitelist(client: MqttClient, plan: PublishPlan, signer: SigningKey): Promise<{ chunks: number; deltaBytes: number }> {
   const t = siteTopics(plan.site);
+  // Built (and every chunk measured against what a gate accepts) before anything is published.
   const snap = buildSnapshot(plan.version, plan.data, { kid: signer.kid, key: signer.key, ...(plan.perChunk ? { perChunk: plan.perChunk } : {}) });
+  const deltaEnv = plan.delta ? envelopeBytes(signEnvelope(plan.delta, signer.kid, signer.key)) : undefined;
+  // A delta larger than a gate accepts would only be refused: the snapshot alone carries the version.
+  const delta = deltaEnv && deltaEnv.length <= DEFAULT_MAX_PAYLOAD_BYTES ? deltaEnv : undefined;
   const pending: Array<Promise<unknown>> = [];
   snap.chunks.forEach((c, i) => pending.push(client.publishAsync(t.chunk(i), envelopeBytes(c), { qos: 1, retain: true })));
   // An empty retained payload deletes the retained message (MQTT 5 §3.3.1.3).
   for (let i = snap.chunks.length; i < plan.oldChunks; i++) pending.push(client.publishAsync(t.chunk(i), Buffer.alloc(0), { qos: 1, retain: true }));
   await Promise.all(pending);
   let deltaBytes = 0;
-  if (plan.delta) {
-    const bytes = envelopeBytes(signEnvelope(plan.delta, signer.kid, signer.key));
-    deltaBytes = bytes.length;
-    await client.publishAsync(t.delta, bytes, { qos: 1 });
+  if (delta) {
+    deltaBytes = delta.length;
+    await client.publishAsync(t.delta, delta, { qos: 1 });
   }
   await client.publishAsync(t.manifest, envelopeBytes(snap.manifest), { qos: 1, retain: true });
   return { chunks: snap.chunks.length, deltaBytes };

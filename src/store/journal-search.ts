@@ -63,6 +63,8 @@ function whereClause(f: JournalFilter): Where {
     params.direction = f.direction;
   }
   if (f.person) {
+    // SQLite's LIKE ends the pattern at a NUL, leaving "%": that would match everyone.
+    if (f.person.includes('\0')) throw Object.assign(new Error('a person filter cannot hold NUL'), { code: 'BAD_FILTER' });
     parts.push(`(person_id = @person OR person_id IN (
         SELECT id FROM people WHERE name LIKE @personLike ESCAPE '\\'
         UNION SELECT person_id FROM visitors WHERE name LIKE @personLike ESCAPE '\\'))`);

@@ -45,11 +45,13 @@ export class Outbox {
 
   /**
    * Central stored everything up to `upTo`. Returns the new cursor, or
-   * undefined when the ack is old (a replay or reordering: ignored) .
-   * Clamped to the last written seq: central cannot ack what was never sent.
+   * undefined when the ack is old (a replay or reordering: ignored).
+   * Clamped to `sentUpTo`, the last seq the gate has published (default:
+   * the last written): central cannot have stored what was never sent, and
+   * an ack past it must not drop unpublished events from the outbox.
    */
-  ack(upTo: number, nowMs: number): number | undefined {
-    const target = Math.min(Math.floor(upTo), this.journal.lastSeq());
+  ack(upTo: number, nowMs: number, sentUpTo = this.journal.lastSeq()): number | undefined {
+    const target = Math.min(Math.floor(upTo), sentUpTo, this.journal.lastSeq());
     if (target <= this.acked) return undefined;
     this.sSet.run(target, nowMs);
     this.acked = target;

@@ -16,6 +16,8 @@ export interface AckCoalescerDeps {
   open: (payload: Buffer) => Opened<{ upTo: number }>;
   apply: (upTo: number) => void;
   reject: (code: RejectCode, message: string) => void;
+  /** Payloads larger than this are refused before anything reads them. */
+  maxBytes: number;
 }
 
 /** upTo read without any check, only to order the candidates; -1 when unreadable. */
@@ -37,6 +39,11 @@ export class AckCoalescer {
   constructor(private readonly deps: AckCoalescerDeps) {}
 
   push(payload: Buffer): void {
+    // Size first: peekUpTo parses, and nothing may parse an oversize payload.
+    if (payload.length > this.deps.maxBytes) {
+      this.deps.reject('OVERSIZE', `payload of ${payload.length} bytes exceeds ${this.deps.maxBytes}`);
+      return;
+    }
     this.queue.push(payload);
     if (this.scheduled) return;
     this.scheduled = true;

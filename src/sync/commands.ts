@@ -2,8 +2,9 @@
  * Central's commands (…/{gate}/cmd and gate/v1/{site}/cmd): signed, then
  * checked for schema, type, expiry and replay (ids persisted), then run.
  * Every command that can be answered gets a cmd/result `{id, ok, result?,
- * error?}` echoing its MQTT 5 correlation data; every refusal also leaves a
- * rate-limited command_rejected event (inbound.ts).
+ * error?}` echoing its MQTT 5 correlation data. A refusal leaves a
+ * command_rejected event and is answered only within the rejection limit
+ * (inbound.ts: 10 in any minute), so forged floods get no answers beyond it.
  */
 import type { KeyObject } from 'node:crypto';
 import type { IPublishPacket } from 'mqtt';
@@ -123,8 +124,10 @@ export class CommandHandler {
   }
 
   private refuse(topic: string, code: RejectCode, message: string, id: string | undefined, correlationData?: Buffer): void {
-    this.deps.rejections.report({ topic, code, message, ...(id ? { commandId: id } : {}) });
-    if (id !== undefined || correlationData) {
+    // Answered only when admitted by the rejection limit: a flood of forged
+    // commands must not turn into a flood of cmd/result publishes.
+    const admitted = this.deps.rejections.report({ topic, code, message, ...(id ? { commandId: id } : {}) });
+    if (admitted && (id !== undefined || correlationData)) {
       this.reply({ id: id ?? '', ok: false, error: { code, message } }, correlationData);
     }
   }

@@ -32,6 +32,8 @@ export interface FeedDeps {
   options: FeedOptions;
   /** Outbox counts changed (status). */
   onChange: () => void;
+  /** A signed ack beyond every event published so far (it was clamped): journal it as an anomaly. */
+  onOverAck?: (upTo: number, sentUpTo: number) => void;
 }
 
 const MAX_QUEUED_ALERTS = 200;
@@ -39,6 +41,12 @@ const MAX_QUEUED_ALERTS = 200;
 export class EventFeed {
   /** Highest seq handed to the link since the last (re)start of sending. */
   private sentUpTo = 0;
+  /**
+   * Highest seq ever handed to the link by this process (feed or replay);
+   * an ack is clamped to it. Starts at the acked cursor: what an earlier
+   * process sent and central did not ack yet is sent again anyway.
+   */
+  private publishedUpTo: number;
   private lastProgressAt = 0;
   private pumping = false;
   private again = false;
@@ -47,7 +55,9 @@ export class EventFeed {
   private replaying = false;
   private timer: NodeJS.Timeout | undefined;
 
-  constructor(private readonly deps: FeedDeps) {}
+  constructor(private readonly deps: FeedDeps) {
+    this.publishedUpTo = deps.outbox.ackedSeq();
+  }
 
   start(): void {
     const period = Math.max(100, Math.floor(this.deps.options.ackTimeoutMs / 4));
@@ -84,7 +94,12 @@ export class EventFeed {
   /** A verified events/ack. Returns the new cursor when it moved. */
   onAck(upTo: number): number | undefined {
     const { outbox, clock, log } = this.deps;
-    const moved = outbox.ack(upTo, clock());
+    const sent = Math.max(this.publishedUpTo, outbox.ackedSeq());
+    if (upTo > sent) {
+      log.debug({ upTo, sentUpTo: sent }, 'events/ack beyond the last published event: clamped');
+      this.deps.onOverAck?.(upTo, sent);
+    }
+    const moved = outbox.ack(upTo, clock(), sent);
     if (moved === undefined) return undefined;
     this.lastProgressAt = clock();
     if (this.sentUpTo < moved) this.sentUpTo = moved;
@@ -139,6 +154,7 @@ export class EventFeed {
           if (batch.length === 0) break;
           if (this.sentUpTo === acked) this.lastProgressAt = this.deps.clock();
           this.sentUpTo = batch[batch.length - 1]!.seq;
+          if (this.sentUpTo > this.publishedUpTo) this.publishedUpTo = this.sentUpTo;
           link.publish(topics.events, JSON.stringify(batch)).catch((err: Error & { code?: string }) => {
             if (err.code !== 'OFFLINE' && err.code !== 'LINK_CLOSED') log.warn({ err: err.message }, 'event batch publish failed');
           });
@@ -186,6 +202,8 @@ export class EventFeed {
           this.replays.shift();
           continue;
         }
+        const top = batch[batch.length - 1]!.seq;
+        if (top > this.publishedUpTo) this.publishedUpTo = top;
         try {
           await link.publish(topics.events, JSON.stringify(batch));
         } catch (err) {

@@ -15,7 +15,9 @@ import { loadPublicKey } from './protocol/keys.js';
 
 export type RejectCode =
   | 'OVERSIZE' | 'BAD_JSON' | 'UNKNOWN_KID' | 'BAD_SIGNATURE' | 'BAD_SCHEMA'
-  | 'EXPIRED' | 'REPLAYED' | 'UNKNOWN_TYPE' | 'BAD_HASH' | 'BAD_WHITELIST';
+  | 'EXPIRED' | 'REPLAYED' | 'UNKNOWN_TYPE' | 'BAD_HASH' | 'BAD_WHITELIST'
+  /** A signed events/ack beyond the last event the gate has published. */
+  | 'ACK_BEYOND_SENT';
 
 export type Opened<T> =
   | { ok: true; body: T; text: string; kid: string }
@@ -54,39 +56,68 @@ export interface Rejection {
   message: string;
   /** Only from a body whose signature held. */
   commandId?: string;
+  /** Extra journal fields (numbers only: nothing personal), e.g. an over-ack's upTo and sentUpTo. */
+  detail?: Record<string, number>;
 }
 
-/** Journal entries per minute at most; the rest are counted and reported with the next one. */
+/** Journal entries (and log lines, and answers) per sliding minute at most. */
 const PER_MINUTE = 10;
+const WINDOW_MS = 60_000;
 
+/**
+ * Refusals are journaled, logged and answered at most `perMinute` times in
+ * any 60 s (a sliding window: the times of the last `perMinute` admitted
+ * refusals are kept, and one more is admitted only when the oldest of them
+ * is a minute old). A fixed window let up to twice the limit through around
+ * its edge. The rest are counted; the next admitted refusal carries the
+ * count (`suppressed`) in its journal event and its log line. A flood of
+ * forged messages therefore costs the SD card and the broker a bounded
+ * number of writes, whatever its rate.
+ */
 export class Rejections {
-  private windowStart = 0;
-  private inWindow = 0;
+  /** Times of the admitted refusals still inside the window, oldest first (at most perMinute). */
+  private readonly admitted: number[] = [];
   private suppressed = 0;
+  private total = 0;
 
   constructor(private readonly deps: { gate: GateControl; log: Logger; clock: Clock; perMinute?: number }) {}
 
-  report(r: Rejection): void {
+  /** Refusals reported since start (admitted or not): for tests and the status. */
+  get count(): number {
+    return this.total;
+  }
+
+  /**
+   * Record a refusal. Returns true when it was admitted (journaled and
+   * logged): only then may the caller answer it on the wire.
+   */
+  report(r: Rejection): boolean {
     const { gate, log, clock } = this.deps;
-    log.warn({ topic: r.topic, code: r.code, commandId: r.commandId, reason: r.message }, 'central message rejected');
+    const limit = this.deps.perMinute ?? PER_MINUTE;
+    this.total++;
     const now = clock();
-    if (now - this.windowStart >= 60_000) {
-      this.windowStart = now;
-      this.inWindow = 0;
-    }
-    if (this.inWindow >= (this.deps.perMinute ?? PER_MINUTE)) {
+    while (this.admitted.length && now - this.admitted[0]! >= WINDOW_MS) this.admitted.shift();
+    // A clock stepped back: entries "in the future" still count, so the limit holds.
+    if (this.admitted.length >= limit) {
       this.suppressed++;
-      return;
+      return false;
     }
-    this.inWindow++;
+    this.admitted.push(now);
+    const suppressed = this.suppressed;
+    this.suppressed = 0;
+    log.warn(
+      { topic: r.topic, code: r.code, commandId: r.commandId, reason: r.message.slice(0, 300), ...(suppressed ? { suppressed } : {}) },
+      'central message rejected',
+    );
     const ev: { type: 'command_rejected'; [k: string]: unknown } = { type: 'command_rejected', topic: r.topic, code: r.code };
     if (r.commandId) ev.commandId = r.commandId;
-    if (this.suppressed) ev.suppressed = this.suppressed;
-    this.suppressed = 0;
+    if (r.detail) Object.assign(ev, r.detail);
+    if (suppressed) ev.suppressed = suppressed;
     try {
       gate.record(ev);
     } catch (err) {
       log.error({ err: (err as Error).message }, 'cannot journal command_rejected');
     }
+    return true;
   }
 }

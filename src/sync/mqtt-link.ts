@@ -15,6 +15,7 @@ import { performance } from 'node:perf_hooks';
 import mqtt, { type IClientOptions, type IPublishPacket, type MqttClient, type IConnackPacket } from 'mqtt';
 import type { Logger } from '../log.js';
 import type { MqttConfig } from '../config.js';
+import { maximumPacketSize } from './protocol/limits.js';
 
 export interface LinkWill {
   topic: string;
@@ -84,6 +85,8 @@ export class MqttLink extends EventEmitter<LinkEvents> {
   private stopped = false;
   private up = false;
   private readonly pending = new Set<(err: Error) => void>();
+  /** Restore the declared Maximum Packet Size before a CONNECT is written (see start()). */
+  private rearm: () => void = () => {};
 
   constructor(private readonly opts: LinkOptions) {
     super();
@@ -95,6 +98,7 @@ export class MqttLink extends EventEmitter<LinkEvents> {
 
   start(): void {
     const { config, clientId, will, log } = this.opts;
+    const declaredMax = maximumPacketSize(config.maxPayloadBytes);
     const options: IClientOptions = {
       protocolVersion: 5,
       clientId,
@@ -102,7 +106,11 @@ export class MqttLink extends EventEmitter<LinkEvents> {
       // gate is away. MQTT 5 needs a session expiry > 0 for that, `clean:
       // false` alone is not enough (mqttjs/MQTT.js#1139).
       clean: false,
-      properties: { sessionExpiryInterval: config.sessionExpiryDays * 86_400 },
+      // Maximum Packet Size (MQTT 5 §3.1.2.11.4): the broker must not send a
+      // larger PUBLISH, so an oversize message is dropped at the broker
+      // (mosquitto logs "Dropping too large outgoing PUBLISH") instead of
+      // sitting whole in the gate's memory before its size is checked.
+      properties: { sessionExpiryInterval: config.sessionExpiryDays * 86_400, maximumPacketSize: declaredMax },
       keepalive: config.keepaliveS,
       connectTimeout: 10_000,
       reconnectPeriod: 0,
@@ -118,6 +126,24 @@ export class MqttLink extends EventEmitter<LinkEvents> {
     const client = mqtt.connect(config.url, options);
     this.client = client;
     noNagle(client);
+    // MQTT.js checks every incoming packet against the same option it
+    // declared, counting the whole packet (1 + length bytes + remaining
+    // length) and dropping the connection on excess. mosquitto 2.0's check
+    // (packet__check_oversize) leaves out the first header byte, so a
+    // packet up to one byte larger passes the broker (eclipse/mosquitto#3503
+    // reports such gaps). With a persistent session that QoS 1 packet would
+    // come again after every reconnect, and the link would never stay up.
+    // So once the CONNECT is written, the local check allows the 5 bytes of
+    // fixed header; the payload itself is checked exactly (service.ts).
+    // (Measured on mosquitto 2.0.11: a 5 246 977-byte packet was forwarded
+    // against a declared 5 246 976, tests/sync/oversize.test.ts.)
+    const props = (client.options.properties ??= {});
+    const loosen = () => void (props.maximumPacketSize = declaredMax + 5);
+    loosen(); // MqttClient's constructor has already written the first CONNECT
+    client.on('packetsend', (packet) => {
+      if (packet.cmd === 'connect') loosen();
+    });
+    this.rearm = () => void (props.maximumPacketSize = declaredMax);
     const hold = this.opts.holdAck;
     // Incoming packets in slices of about HANDLE_SLICE_MS of the event loop.
     // mqtt.js handles the packets of one socket read back to back in a
@@ -178,7 +204,9 @@ export class MqttLink extends EventEmitter<LinkEvents> {
     this.opts.log.debug({ delayMs: delay, attempt: this.attempt }, 'mqtt reconnect scheduled');
     this.timer = setTimeout(() => {
       this.timer = undefined;
-      if (!this.stopped) this.client?.reconnect();
+      if (this.stopped) return;
+      this.rearm();
+      this.client?.reconnect();
     }, delay);
   }
 
@@ -208,9 +236,10 @@ export class MqttLink extends EventEmitter<LinkEvents> {
     });
   }
 
+  /** Fails when offline: the caller must know the subscriptions may still be in the session. */
   unsubscribe(topics: string[]): Promise<void> {
     const client = this.client;
-    if (!client?.connected) return Promise.resolve();
+    if (!client?.connected) return Promise.reject(new LinkError('OFFLINE', 'not connected'));
     return client.unsubscribeAsync(topics).then(() => undefined);
   }
 

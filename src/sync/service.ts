@@ -153,6 +153,13 @@ export class SyncService {
       clock,
       options: { window: mqttCfg.window, batchSize: mqttCfg.batchSize, ackTimeoutMs: mqttCfg.ackTimeoutMs },
       onChange: changed,
+      onOverAck: (upTo, sentUpTo) =>
+        this.rejections.report({
+          topic: 'events/ack',
+          code: 'ACK_BEYOND_SENT',
+          message: `events/ack upTo ${upTo} is beyond the last published event ${sentUpTo}: clamped`,
+          detail: { upTo, sentUpTo },
+        }),
     });
     this.whitelistSync = new WhitelistSync({
       whitelist: store.whitelist,
@@ -168,6 +175,7 @@ export class SyncService {
       keys,
       maxBytes: mqttCfg.maxPayloadBytes,
       walRoom: this.deps.walRoom,
+      settings: store.settings,
       ...(tuning.refetchMs ? { refetchMs: tuning.refetchMs } : {}),
     });
     this.regFeed = new RegistrationFeed({
@@ -240,6 +248,11 @@ export class SyncService {
     }
   }
 
+  /** Central messages refused since start (journaled or suppressed by the rate limit). */
+  rejectionCount(): number {
+    return this.rejections.count;
+  }
+
   get connected(): boolean {
     return this.link?.connected ?? false;
   }
@@ -278,15 +291,31 @@ export class SyncService {
     const gt = this.gt!;
     const st = this.st!;
     try {
+      // Commands check their size first themselves (and answer an oversize one).
       if (topic === gt.cmd) return this.commands!.handle('cmd', payload, packet);
       if (topic === st.cmd) return this.commands!.handle('site/cmd', payload, packet);
       // An empty retained payload is a broker-side delete, not a message.
       if (payload.length === 0) return;
+      // Size before anything reads the payload, on every topic: the broker
+      // already drops packets past the declared Maximum Packet Size (mqtt-link.ts),
+      // this is the exact bound on what may be parsed, queued or handed to a worker.
+      if (payload.length > max) {
+        const rel =
+          topic === gt.eventsAck ? 'events/ack'
+          : topic === gt.registrationsAck ? 'registrations/ack'
+          : topic === st.manifest ? 'whitelist/manifest'
+          : topic === st.delta ? 'whitelist/delta'
+          : topic.startsWith(st.chunk(0).slice(0, -1)) ? 'whitelist/chunk'
+          : 'other';
+        this.rejections.report({ topic: rel, code: 'OVERSIZE', message: `payload of ${payload.length} bytes exceeds ${max}` });
+        return;
+      }
       if (topic === gt.eventsAck) {
         this.acks ??= new AckCoalescer({
           open: (p) => openSigned(p, keys, max, eventsAckSchema),
           apply: (upTo) => this.feed?.onAck(upTo),
           reject: (code, message) => this.rejections.report({ topic: 'events/ack', code, message }),
+          maxBytes: max,
         });
         this.acks.push(payload);
         return;

@@ -28,6 +28,7 @@ import type { DeltaMsg, ManifestMsg } from './protocol/schemas.js';
 import type { SiteTopics } from './protocol/topics.js';
 import type { MqttLink } from './mqtt-link.js';
 import type { Rejections } from './inbound.js';
+import type { Settings } from '../store/settings.js';
 
 export interface WhitelistSyncDeps {
   whitelist: WhitelistStore;
@@ -52,11 +53,18 @@ export interface WhitelistSyncDeps {
    * tap's commit (a 103 ms ftruncate, bench/sync at 1M).
    */
   walRoom?: () => Promise<void>;
+  /**
+   * Where the chunk topics subscribed and not yet released are kept, so a
+   * gate that restarts mid-fetch releases them from its persistent session.
+   */
+  settings?: Settings;
 }
 
 const MAX_PENDING_DELTAS = 1_000;
 /** Chunk subscriptions open at once: well under mosquitto's max_queued_messages (1000). */
 const FETCH_WINDOW = 64;
+/** settings key: chunk indexes subscribed and not yet unsubscribed (sorted array). */
+const SUBS_KEY = 'sync.chunkSubscriptions';
 class Stopped extends Error {}
 
 export class WhitelistSync {
@@ -65,6 +73,12 @@ export class WhitelistSync {
   private stopped = false;
   /** Chunk indexes subscribed to and not yet received. */
   private readonly requested = new Set<number>();
+  /**
+   * Every chunk index a SUBSCRIBE was sent for and no UNSUBSCRIBE since,
+   * whatever became of it (a SUBACK lost with the connection may still have
+   * left the subscription in the broker's session). release() empties it.
+   */
+  private readonly subscribed = new Set<number>();
   private readonly received: number[] = [];
   private fetching = false;
   private lastChunkAt = 0;
@@ -79,6 +93,8 @@ export class WhitelistSync {
 
   constructor(private readonly deps: WhitelistSyncDeps) {
     this.checker = new ChunkChecker(deps.keys, deps.maxBytes, deps.log);
+    const left = deps.settings?.get<unknown>(SUBS_KEY);
+    if (Array.isArray(left)) for (const i of left) if (Number.isInteger(i) && i >= 0) this.subscribed.add(i as number);
   }
 
   start(): void {
@@ -101,9 +117,16 @@ export class WhitelistSync {
   }
 
   onConnect(): void {
-    // Subscriptions may be gone with the session: ask again for what is missing.
-    this.requested.clear();
+    // Whether the session kept them or not, the fetch's subscriptions are
+    // released (those of an earlier process too) and made again for what is
+    // still missing: none is left behind in the 14-day session.
+    this.release();
     if (this.target) this.fetchChunks();
+  }
+
+  /** Chunk indexes this gate holds subscriptions for, as saved in settings. */
+  chunkSubscriptions(): number[] {
+    return [...this.subscribed].sort((a, b) => a - b);
   }
 
   onManifest(m: ManifestMsg): void {
@@ -113,11 +136,13 @@ export class WhitelistSync {
       return;
     }
     if (this.target?.version === m.version) return;
-    if (this.target && this.target.sha256 !== m.sha256) void this.deps.chunks.prune(m.version - 1);
+    // Older versions' chunks go, but not under a running apply (it reads them; it prunes when done).
+    if (this.target && this.target.sha256 !== m.sha256 && !this.applying) void this.deps.chunks.prune(m.version - 1);
     this.target = m;
     this.lastChunkAt = this.deps.clock();
     this.deps.log.info({ version: m.version, local, chunks: m.chunks }, 'whitelist snapshot announced');
-    this.requested.clear();
+    // The fetch it replaces (if any) gives back every subscription it made.
+    this.release();
     this.fetchChunks();
     this.kick();
   }
@@ -242,10 +267,16 @@ export class WhitelistSync {
         .filter((i) => !this.requested.has(i))
         .slice(0, FETCH_WINDOW - this.requested.size);
     }
-    if (!done.length && !wanted.length) return;
+    const drop = done.filter((i) => this.subscribed.has(i));
+    if (!drop.length && !wanted.length) return;
     for (const i of wanted) this.requested.add(i);
     this.fetching = true;
-    const unsub = done.length ? link.unsubscribe(done.map((i) => topics.chunk(i))) : Promise.resolve();
+    for (const i of wanted) this.subscribed.add(i);
+    for (const i of drop) this.subscribed.delete(i);
+    this.saveSubscriptions();
+    const unsub = drop.length
+      ? link.unsubscribe(drop.map((i) => topics.chunk(i))).catch((err: Error) => this.unsubscribeFailed(drop, err))
+      : Promise.resolve();
     const sub = wanted.length ? link.subscribe(wanted.map((i) => topics.chunk(i))) : Promise.resolve();
     Promise.all([unsub, sub])
       .catch((err: Error) => {
@@ -265,17 +296,52 @@ export class WhitelistSync {
     this.deps.log.warn({ version: this.target.version, have, of: this.target.chunks }, 'whitelist chunks missing: fetching again');
     this.lastChunkAt = this.deps.clock();
     // Subscribing again makes the broker send the retained chunk again.
-    const again = [...this.requested];
-    this.requested.clear();
-    if (again.length) this.deps.link.unsubscribe(again.map((i) => this.deps.topics.chunk(i))).catch(() => undefined);
+    this.release();
     this.fetchChunks();
+  }
+
+  /**
+   * End the fetch of `m` unless a newer manifest replaced it while `m` was
+   * being applied: that one's fetch (and subscriptions) must go on.
+   */
+  private finishIf(m: ManifestMsg): void {
+    if (this.target === m) this.finish();
   }
 
   private finish(): void {
     this.target = undefined;
-    const open = [...this.requested, ...this.received.splice(0)];
+    this.release();
+  }
+
+  /** Unsubscribe every chunk topic this gate subscribed to; forget what was requested. */
+  private release(): void {
     this.requested.clear();
-    if (open.length) this.deps.link.unsubscribe(open.map((i) => this.deps.topics.chunk(i))).catch(() => undefined);
+    this.received.length = 0;
+    if (!this.subscribed.size || !this.deps.link.connected) return;
+    const all = [...this.subscribed];
+    this.subscribed.clear();
+    this.saveSubscriptions();
+    const { link, topics, log } = this.deps;
+    for (let k = 0; k < all.length; k += FETCH_WINDOW) {
+      const part = all.slice(k, k + FETCH_WINDOW);
+      link.unsubscribe(part.map((i) => topics.chunk(i))).catch((err: Error) => this.unsubscribeFailed(part, err));
+    }
+  }
+
+  /** The broker may still hold them: remembered, released on the next connect. */
+  private unsubscribeFailed(indexes: number[], err: Error): void {
+    for (const i of indexes) this.subscribed.add(i);
+    this.saveSubscriptions();
+    this.deps.log.warn({ err: err.message, chunks: indexes.length }, 'whitelist chunk subscriptions not released yet (next connect)');
+  }
+
+  private saveSubscriptions(): void {
+    try {
+      const list = this.chunkSubscriptions();
+      this.deps.settings?.set(SUBS_KEY, list.length ? list : undefined);
+    } catch (err) {
+      this.deps.log.warn({ err: (err as Error).message }, 'chunk subscriptions not saved');
+    }
   }
 
   private kick(): void {
@@ -295,7 +361,7 @@ export class WhitelistSync {
     try {
       if ((await this.hashOf(m)) !== m.sha256) {
         rejections.report({ topic: 'whitelist/manifest', code: 'BAD_HASH', message: `chunks of version ${m.version} do not match the manifest sha256` });
-        this.finish();
+        this.finishIf(m);
         await chunks.drop(m.version);
         return;
       }
@@ -309,7 +375,7 @@ export class WhitelistSync {
       });
       gate.record({ type: 'whitelist_applied', version: m.version, from: local, kind: 'snapshot', counts });
       log.info({ version: m.version, from: local, ...counts, ms: clock() - started }, 'whitelist snapshot applied');
-      this.finish();
+      this.finishIf(m);
       this.deps.onChange();
       await chunks.prune(m.version);
     } catch (err) {
@@ -317,7 +383,7 @@ export class WhitelistSync {
       const code = (err as { code?: string }).code;
       if (code === 'BAD_WHITELIST' || code === 'BAD_TIME') {
         rejections.report({ topic: 'whitelist/chunk', code: 'BAD_WHITELIST', message: (err as Error).message });
-        this.finish();
+        this.finishIf(m);
         await chunks.drop(m.version);
       } else {
         log.error({ err: (err as Error).message, version: m.version }, 'whitelist snapshot apply failed');

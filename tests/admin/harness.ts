@@ -76,6 +76,8 @@ export async function makeHarness(over: Partial<AdminDeps> = {}): Promise<Harnes
     ],
     gpio: {
       backend: 'sim',
+      // Every relay and LED change, appended as it happens: tests check nothing was energized.
+      trace: join(dir, 'gpio.trace'),
       relays: { entry: { line: 17 }, exit: { line: 27 } },
       leds: { green: { line: 5 }, red: { line: 6 } },
       inputs: { passage: { line: 22 }, door: { line: 23 } },

@@ -6,6 +6,7 @@ import { manifestHash } from '../../src/sync/protocol/envelope.js';
 import { loadPublicKey } from '../../src/sync/protocol/keys.js';
 import type { ChunkMsg, DeltaMsg, ManifestMsg } from '../../src/sync/protocol/schemas.js';
 import { siteTopics } from '../../src/sync/protocol/topics.js';
+import { CHUNK_TARGET_BYTES, DEFAULT_MAX_PAYLOAD_BYTES, MAX_PHOTO_CHARS } from '../../src/sync/protocol/limits.js';
 import { startMosquitto, type Mosquitto } from '../helpers/mosquitto.js';
 import { gatectl, tempDir } from './capture.js';
 import { opened, Wire } from './wire.js';
@@ -135,6 +136,55 @@ describe('gatectl whitelist push', () => {
     expect(r.out).toMatch(/version 2: 1200 people.*1200 chunk\(s\); delta from 1: 1 upserts, 0 deletes/);
     const d = await w.waitFor((m) => m.topic === s2.delta && m.payload.toString().includes('Renamed'));
     expect(opened<DeltaMsg>(d.payload, 'c1', pub).body).toEqual({ version: 2, baseVersion: 1, upsert: { people: [{ id: 'q777', kind: 'staff', name: 'Renamed' }] }, delete: {} });
+    await w.close();
+  }, 60_000);
+
+  it('packs photo-heavy chunks by size and never makes one larger than a gate accepts by default', async () => {
+    const s3 = siteTopics('s3');
+    const photo = (n: number) => 'B'.repeat(n);
+    const people = [
+      ...Array.from({ length: 12 }, (_, i) => ({ id: `ph${i}`, kind: 'visitor', name: `Photo ${i}`, photo: photo(700 * 1024) })),
+      { id: 'max', kind: 'visitor', name: '"\\'.repeat(100), hostId: 'h'.repeat(128), photo: photo(MAX_PHOTO_CHARS) },
+      { id: 'h'.repeat(128), kind: 'staff', name: 'Host' },
+      ...Array.from({ length: 300 }, (_, i) => ({ id: `sm${i}`, kind: 'staff', name: `S${i}` })),
+    ];
+    const file = join(tmp.dir, 'photos.json');
+    writeFileSync(file, JSON.stringify({ people, credentials: people.map((p, i) => ({ personId: p.id, card: (0x10000000 + i).toString(16) })) }));
+    const w = await Wire.connect(broker.url);
+    try {
+      const r = await gatectl(['whitelist', 'push', file, '--site', 's3', '--url', broker.url, '--key-file', keyFile]);
+      expect(r.err).toBe('note: the delta is larger than 4 MiB; publishing the snapshot only\n');
+      expect(r.code).toBe(0);
+      await w.sub(s3.manifest, s3.chunkWildcard);
+      const manifest = opened<ManifestMsg>((await w.waitFor((m) => m.topic === s3.manifest)).payload, 'c1', pub).body;
+      const sizes: number[] = [];
+      for (let i = 0; i < manifest.chunks; i++) {
+        const c = await w.waitFor((m) => m.topic === s3.chunk(i));
+        const body = opened<ChunkMsg>(c.payload, 'c1', pub).body;
+        sizes.push(c.payload.length);
+        const records = body.people.length + body.credentials.length + body.schedules.length;
+        // a chunk of several records stays near the 1 MiB target; one record may be larger, never past the limit
+        if (records > 1) expect(c.payload.length).toBeLessThanOrEqual(CHUNK_TARGET_BYTES + 4096);
+        expect(c.payload.length).toBeLessThanOrEqual(DEFAULT_MAX_PAYLOAD_BYTES);
+      }
+      expect(Math.max(...sizes)).toBeGreaterThan(MAX_PHOTO_CHARS); // the largest photo went through, alone
+    } finally {
+      await w.close();
+    }
+  }, 60_000);
+
+  it('refuses a record no gate would accept by default, and publishes nothing', async () => {
+    const s4 = siteTopics('s4');
+    const windows = Array.from({ length: 200_000 }, () => ({ days: [1, 2, 3, 4, 5], from: '08:00', to: '18:00' }));
+    const file = join(tmp.dir, 'huge-schedule.json');
+    writeFileSync(file, JSON.stringify({ people: [{ id: 'a', kind: 'staff', name: 'A' }], credentials: [{ personId: 'a', card: '0A0B0C0D' }], schedules: [{ id: 'huge', windows, holidays: [] }] }));
+    const r = await gatectl(['whitelist', 'push', file, '--site', 's4', '--url', broker.url, '--key-file', keyFile]);
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(/schedules record "huge" makes a chunk of \d+ bytes, more than the 5242880 a gate accepts.*nothing was published/);
+    const w = await Wire.connect(broker.url);
+    await w.sub(s4.manifest, s4.chunkWildcard, s4.delta);
+    await new Promise((res) => setTimeout(res, 500)); // retained messages come right after SUBACK
+    expect(w.seen).toEqual([]);
     await w.close();
   }, 60_000);
 

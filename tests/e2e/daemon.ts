@@ -58,6 +58,10 @@ export async function startDaemon(
     readers?: Array<Record<string, unknown>>;
     /** An `mqtt` config section: the daemon syncs with this broker. */
     mqtt?: Record<string, unknown>;
+    /** Serve the page over HTTPS with these PEM files (admin.tls). */
+    tls?: { cert: string; key: string };
+    /** Run under this umask (a shell starts the daemon), e.g. 0o022 as a hand-started process has. */
+    umask?: number;
   } = {},
 ): Promise<Daemon> {
   const dir = mkdtempSync(join(tmpdir(), 'gc-e2e-'));
@@ -77,18 +81,20 @@ export async function startDaemon(
       inputs: { passage: { line: 22 }, door: { line: 23 } },
     },
     access: { duplicateTapMs: 0, antiPassback: false },
-    admin: { listen: `127.0.0.1:${port}` },
+    admin: { listen: `127.0.0.1:${port}`, ...(opts.tls ? { tls: opts.tls } : {}) },
     log: { level: 'info' },
   };
   const cfgPath = join(dir, 'config.yaml');
   writeFileSync(cfgPath, stringify(config));
   await opts.beforeStart?.(dbPath);
 
-  const child: ChildProcessWithoutNullStreams = spawn(process.execPath, ['dist/src/main.js', '--config', cfgPath], {
-    cwd: ROOT,
-    stdio: ['pipe', 'pipe', 'pipe'],
-    env: { ...process.env, NOTIFY_SOCKET: '' },
-  });
+  const argv = ['dist/src/main.js', '--config', cfgPath];
+  const spawnOpts = { cwd: ROOT, stdio: ['pipe', 'pipe', 'pipe'] as const, env: { ...process.env, NOTIFY_SOCKET: '' } };
+  // With a umask: through sh, which sets it and execs node (the pid stays the daemon's).
+  const child: ChildProcessWithoutNullStreams =
+    opts.umask === undefined
+      ? spawn(process.execPath, argv, spawnOpts)
+      : spawn('/bin/sh', ['-c', `umask ${opts.umask.toString(8).padStart(4, '0')} && exec "$0" "$@"`, process.execPath, ...argv], spawnOpts);
   let out = '';
   child.stdout.setEncoding('utf8').on('data', (c: string) => (out += c));
   child.stderr.setEncoding('utf8').on('data', (c: string) => (out += c));
@@ -106,7 +112,7 @@ export async function startDaemon(
 
   return {
     dir,
-    url: `http://127.0.0.1:${port}`,
+    url: `${opts.tls ? 'https' : 'http'}://127.0.0.1:${port}`,
     dbPath,
     output: () => out,
     type: (line) => child.stdin.write(`${line}\n`),

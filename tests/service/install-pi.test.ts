@@ -70,6 +70,11 @@ describe('scripts/install-pi.sh --dry-run', () => {
       /^\+ install -m 0640 -o root -g gate .*config\/config\.example\.yaml \/etc\/gate-controller\/config\.yaml$/,
       /^\+ sed -i s\/REPLACE_WITH_64_HEX_CHARACTERS\/<openssl rand -hex 32>\/ \/etc\/gate-controller\/config\.yaml$/,
       /^\+ install -d -m 0750 -o gate -g gate \/var\/lib\/gate-controller$/,
+      // A self-signed certificate for the admin page, its key never readable by others, and its fingerprint.
+      /^\+ sh -c umask 077 && openssl req -x509 -newkey ec .*-subj '\/CN=[^']+' -addext 'subjectAltName=DNS:[^']+' -keyout '\/etc\/gate-controller\/admin-tls\.key' -out '\/etc\/gate-controller\/admin-tls\.crt'$/,
+      /^\+ chown root:gate \/etc\/gate-controller\/admin-tls\.key$/,
+      /^\+ chmod 0640 \/etc\/gate-controller\/admin-tls\.key$/,
+      /^\+ openssl x509 -noout -fingerprint -sha256 -in \/etc\/gate-controller\/admin-tls\.crt$/,
       /^\+ install -D -m 0644 .*systemd\/gate-controller\.service \/etc\/systemd\/system\/gate-controller\.service$/,
       /^\+ systemctl daemon-reload$/,
       /^\+ systemctl enable gate-controller\.service$/,

@@ -15,7 +15,7 @@ function setup() {
   const open = sinon.spy((p: Buffer) => openSigned(p, keys, 65_536, eventsAckSchema));
   const apply = sinon.spy();
   const reject = sinon.spy();
-  return { open, apply, reject, acks: new AckCoalescer({ open, apply, reject }) };
+  return { open, apply, reject, acks: new AckCoalescer({ open, apply, reject, maxBytes: 65_536 }) };
 }
 
 describe('AckCoalescer', () => {
@@ -58,5 +58,24 @@ describe('AckCoalescer', () => {
     acks.push(ack(2));
     await new Promise((r) => setImmediate(r));
     expect(apply.args).toEqual([[2]]);
+  });
+
+  it('refuses an oversize ack before reading it: nothing parses it, a real ack still applies', () => {
+    const { open, apply, reject, acks } = setup();
+    const parse = sinon.spy(JSON, 'parse');
+    try {
+      // A well-formed signed ack padded past the limit: were it parsed, its upTo would order it first.
+      const big = Buffer.from(JSON.stringify({ ...JSON.parse(ack(1_000_000).toString()), pad: 'x'.repeat(70_000) }));
+      parse.resetHistory();
+      acks.push(big);
+      expect(parse.callCount).toBe(0);
+    } finally {
+      parse.restore();
+    }
+    expect(reject.args).toEqual([['OVERSIZE', expect.stringContaining('exceeds 65536')]]);
+    acks.push(ack(3));
+    acks.drain();
+    expect(apply.args).toEqual([[3]]);
+    expect(open.callCount).toBe(1);
   });
 });

@@ -9,6 +9,8 @@ import { startGate, type GateHarness } from './support/harness.js';
 import { centralKey, otherKey, sleep, TestCentral, waitFor } from './support/central.js';
 import { buildSnapshot } from '../../src/sync/protocol/snapshot.js';
 import { envelopeBytes, signEnvelope } from '../../src/sync/protocol/envelope.js';
+import { Writable } from 'node:stream';
+import { createLogger } from '../../src/log.js';
 
 let broker: Mosquitto;
 let central: TestCentral;
@@ -88,6 +90,37 @@ describe('whitelist sync', () => {
     expect(h.store.whitelist.version()).toBe(5);
     expect(h.store.whitelist.lookup('card:P99')).toMatchObject({ personId: 'p99' });
     expect(calls).toBeGreaterThan(snap.chunks.length); // each chunk, then the apply's transactions
+  }, 30_000);
+
+  it('a manifest that arrives while the previous snapshot is being applied is fetched and applied after it', async () => {
+    central = await TestCentral.connect(broker.url);
+    const v2 = await publishSnapshot(2, data(100), { perChunk: 20 });
+    let calls = 0;
+    let held: (() => void) | undefined;
+    const announced: number[] = [];
+    const log = createLogger({
+      level: 'info',
+      destination: new Writable({
+        write(c: Buffer, _e, done) {
+          const line = JSON.parse(c.toString()) as { msg: string; version?: number };
+          if (line.msg === 'whitelist snapshot announced') announced.push(line.version!);
+          done();
+        },
+      }),
+    });
+    h = await startGate(broker.url, {}, {
+      log,
+      // The first walRoom calls are the chunks being stored; the next is the apply's first transaction: hold it there.
+      walRoom: () => (++calls === v2.chunks.length + 1 ? new Promise<void>((r) => (held = r)) : Promise.resolve()),
+    });
+    await waitFor('apply of v2 under way', () => held);
+    await publishSnapshot(3, data(50, 'q'), { perChunk: 20 });
+    await waitFor('v3 announced during the apply', () => announced.includes(3));
+    held!();
+    await waitFor('v3 applied', () => h!.gate.events('whitelist_applied').length === 2);
+    expect(h.gate.events('whitelist_applied').map((e) => e.version)).toEqual([2, 3]);
+    expect(h.store.whitelist.version()).toBe(3);
+    expect(h.store.whitelist.lookup('card:Q49')).toMatchObject({ personId: 'q49' });
   }, 30_000);
 
   it('refuses a snapshot whose chunks do not match the manifest hash', async () => {

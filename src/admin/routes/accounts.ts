@@ -8,18 +8,19 @@ import { z } from 'zod';
 import type { AdminContext } from '../server.js';
 import { AdminError, notFound } from '../errors.js';
 import { hashPassword, passwordProblem } from '../password.js';
-import { accountName, parse } from '../validate.js';
+import { accountName, parse, plain } from '../validate.js';
 import { recordAdminAction } from '../audit.js';
+import { operatorOf } from '../session.js';
 
 const role = z.enum(['guard', 'admin']);
-const createBody = z.object({ name: accountName, role, password: z.string() });
+const createBody = z.strictObject({ name: accountName, role, password: plain(200) });
 const updateBody = z
-  .object({ name: accountName, role: role.optional(), disabled: z.boolean().optional(), password: z.string().optional() })
+  .strictObject({ name: accountName, role: role.optional(), disabled: z.boolean().optional(), password: plain(200).optional() })
   .refine((b) => b.role !== undefined || b.disabled !== undefined || b.password !== undefined, {
     message: 'nothing to change',
     path: ['role'],
   });
-const nameBody = z.object({ name: accountName });
+const nameBody = z.strictObject({ name: accountName });
 
 function checkPassword(p: string): void {
   const problem = passwordProblem(p);
@@ -28,7 +29,7 @@ function checkPassword(p: string): void {
 
 export function accountRoutes(app: FastifyInstance, ctx: AdminContext): void {
   const { accounts, deps } = ctx;
-  const admin = { config: { role: 'admin' as const } };
+  const admin = { config: { access: 'admin' as const } };
   const lastAdmin = () => new AdminError('LAST_ADMIN', 409, 'the last enabled admin must stay');
 
   app.get('/api/accounts', admin, async () => ({
@@ -48,7 +49,7 @@ export function accountRoutes(app: FastifyInstance, ctx: AdminContext): void {
     const passwordHash = await hashPassword(body.password, deps.kdf);
     const seq = deps.store.db.transaction(() => {
       accounts.create({ name: body.name, role: body.role, passwordHash }, deps.clock());
-      return recordAdminAction(deps, req.session!.account, 'account_created', { account: body.name, role: body.role });
+      return recordAdminAction(deps, operatorOf(req).account, 'account_created', { account: body.name, role: body.role });
     })();
     req.log.info({ seq, role: body.role }, 'admin account created');
     return reply.code(201).send({ name: body.name, role: body.role });
@@ -71,7 +72,7 @@ export function accountRoutes(app: FastifyInstance, ctx: AdminContext): void {
         accounts.setPassword(a.name, hash, now);
         accounts.deleteSessionsOf(a.name);
       }
-      return recordAdminAction(deps, req.session!.account, 'account_changed', {
+      return recordAdminAction(deps, operatorOf(req).account, 'account_changed', {
         account: a.name, role: body.role, disabled: body.disabled, passwordReset: Boolean(hash),
       });
     })();
@@ -88,7 +89,7 @@ export function accountRoutes(app: FastifyInstance, ctx: AdminContext): void {
     if (a.role === 'admin' && !a.disabled && accounts.activeAdmins() <= 1) throw lastAdmin();
     const seq = deps.store.db.transaction(() => {
       accounts.remove(name);
-      return recordAdminAction(deps, req.session!.account, 'account_removed', { account: name });
+      return recordAdminAction(deps, operatorOf(req).account, 'account_removed', { account: name });
     })();
     req.log.info({ seq }, 'admin account removed');
     return { ok: true };

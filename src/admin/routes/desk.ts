@@ -9,13 +9,7 @@ import { isValidResidentId, maskResidentId } from '../../controller/credential.j
 import type { AdminContext } from '../server.js';
 import { AdminError } from '../errors.js';
 import { cardExpired } from '../desk-cards.js';
-
-declare module 'fastify' {
-  interface FastifyContextConfig {
-    /** Who may call the route: the admin-security hook decides from this (admin-sec branch). */
-    access?: 'public' | 'signed-in' | 'admin';
-  }
-}
+import { operatorOf } from '../session.js';
 
 export const DESK_WAIT_MS = 20_000;
 
@@ -36,7 +30,7 @@ export function deskRoutes(app: FastifyInstance, ctx: AdminContext): void {
       req.log.warn('desk ID card refused: check digit or birth date wrong');
       throw new AdminError('ID_CARD_INVALID', 422, 'the number read from this ID card is not valid');
     }
-    const slot = desk.hold(card, req.session!.account);
+    const slot = desk.hold(card, operatorOf(req).account);
     req.log.info('desk ID card read for a registration');
     return { slot, name: card.name, idMasked: maskResidentId(card.number), validTo: card.validTo };
   });

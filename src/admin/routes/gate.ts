@@ -10,16 +10,17 @@ import { AdminError, badInput } from '../errors.js';
 import { timesyncdSynced } from '../clock-sync.js';
 import { parse, text } from '../validate.js';
 import { recordAdminAction } from '../audit.js';
+import { operatorOf } from '../session.js';
 
-const openBody = z.object({ direction: z.enum(['in', 'out']), reason: text(200) });
-const modeBody = z.object({
+const openBody = z.strictObject({ direction: z.enum(['in', 'out']), reason: text(200) });
+const modeBody = z.strictObject({
   mode: z.enum(['normal', 'lockdown', 'emergency']),
   reason: text(200),
   confirm: z.literal(true, { message: 'confirm must be true' }).optional(),
 });
 const ackBody = z.union([
-  z.object({ seqs: z.array(z.number().int().min(1)).min(1).max(500) }),
-  z.object({ all: z.literal(true) }),
+  z.strictObject({ seqs: z.array(z.number().int().min(1)).min(1).max(500) }),
+  z.strictObject({ all: z.literal(true) }),
 ]);
 
 /** Errors the gate throws for bad input carry these codes; anything else is a fault. */
@@ -37,8 +38,9 @@ function gateCall<T>(fn: () => T): T {
 
 export function gateRoutes(app: FastifyInstance, ctx: AdminContext): void {
   const { deps } = ctx;
+  const signedIn = { config: { access: 'signed-in' as const } };
 
-  app.get('/api/status', async () => {
+  app.get('/api/status', signedIn, async () => {
     const s = deps.gate.status();
     const sync = deps.syncStatus?.();
     const started = Date.parse(s.startedAt);
@@ -58,24 +60,24 @@ export function gateRoutes(app: FastifyInstance, ctx: AdminContext): void {
     };
   });
 
-  app.post('/api/open', async (req) => {
+  app.post('/api/open', signedIn, async (req) => {
     const body = parse(openBody, req.body);
-    const operator = req.session!.account;
+    const operator = operatorOf(req).account;
     const ev = gateCall(() => deps.gate.manualOpen(body.direction, body.reason, { operator, source: 'admin' }));
     req.log.info({ seq: ev.seq, direction: body.direction }, 'manual open from admin page');
     return { seq: ev.seq, ts: ev.ts };
   });
 
-  app.post('/api/mode', { config: { role: 'admin' } }, async (req) => {
+  app.post('/api/mode', { config: { access: 'admin' } }, async (req) => {
     const body = parse(modeBody, req.body);
     // A mode switch frees or locks every passage: the page asks, and the API insists.
     if (body.confirm !== true) throw new AdminError('CONFIRMATION_REQUIRED', 400, 'confirm the mode switch');
-    const operator = req.session!.account;
+    const operator = operatorOf(req).account;
     const ev = gateCall(() => deps.gate.setMode(body.mode, body.reason, { operator, source: 'admin' }));
     return { seq: ev.seq, ts: ev.ts, mode: body.mode };
   });
 
-  app.get('/api/alerts', async () => {
+  app.get('/api/alerts', signedIn, async () => {
     const items = [];
     for (const seq of ctx.alerts.open()) {
       const ev = deps.store.journal.get(seq);
@@ -84,11 +86,12 @@ export function gateRoutes(app: FastifyInstance, ctx: AdminContext): void {
     return { alerts: items };
   });
 
-  app.post('/api/alerts/ack', async (req) => {
+  app.post('/api/alerts/ack', signedIn, async (req) => {
+    const operator = operatorOf(req).account;
     const body = parse(ackBody, req.body);
     const done = ctx.alerts.acknowledge('all' in body ? 'all' : body.seqs);
     if (done.length) {
-      const seq = recordAdminAction(deps, req.session!.account, 'alerts_acknowledged', {
+      const seq = recordAdminAction(deps, operator, 'alerts_acknowledged', {
         count: done.length, first: Math.min(...done), last: Math.max(...done),
       });
       req.log.info({ seq, seqs: done }, 'alerts acknowledged');

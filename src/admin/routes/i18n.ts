@@ -12,7 +12,7 @@ import { renderPage } from '../i18n/page.js';
 export const LANG_COOKIE = 'gc_lang';
 
 export function i18nRoutes(app: FastifyInstance, ctx: AdminContext): void {
-  app.get('/api/i18n', { config: { public: true } }, async (req, reply) => {
+  app.get('/api/i18n', { config: { access: 'public' } }, async (req, reply) => {
     const lang = pickLang(req.cookies[LANG_COOKIE], req.headers['accept-language']);
     reply.header('vary', 'accept-language, cookie');
     return { lang, langs: LANGS, strings: MESSAGES[lang] };
@@ -28,6 +28,7 @@ export function i18nRoutes(app: FastifyInstance, ctx: AdminContext): void {
     reply.type('text/html; charset=utf-8');
     return pages.get(lang);
   };
-  app.get('/', page);
-  app.get('/index.html', page);
+  const pub = { config: { access: 'public' as const } };
+  app.get('/', pub, page);
+  app.get('/index.html', pub, page);
 }

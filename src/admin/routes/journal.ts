@@ -10,24 +10,22 @@ import type { AdminContext } from '../server.js';
 import { REASONS } from '../../controller/reasons.js';
 import { CSV_COLUMNS, csvLine, csvRow, type JournalFilter } from '../../store/journal-search.js';
 import { EVENT_TYPES, type JournalEvent } from '../../store/types.js';
-import { parse } from '../validate.js';
+import { isoTime, parse, plain } from '../validate.js';
 import { AdminError } from '../errors.js';
 import { recordAdminAction } from '../audit.js';
+import { operatorOf } from '../session.js';
 
-const when = z
-  .string()
-  .max(40)
-  .transform((s) => Date.parse(s))
-  .refine((n) => Number.isFinite(n), 'expected a date and time');
+const when = isoTime;
 const blankToUndef = (v: unknown) => (v === '' || v === null ? undefined : v);
 
-const filterBody = z.object({
+const filterBody = z.strictObject({
   from: z.preprocess(blankToUndef, when.optional()),
   to: z.preprocess(blankToUndef, when.optional()),
   type: z.preprocess(blankToUndef, z.enum(EVENT_TYPES).optional()),
   reason: z.preprocess(blankToUndef, z.enum(REASONS).optional()),
   direction: z.preprocess(blankToUndef, z.enum(['in', 'out']).optional()),
-  person: z.preprocess(blankToUndef, z.string().trim().min(1).max(100).optional()),
+  // No control characters (a NUL would end SQLite's LIKE pattern early); % and _ are escaped by the store.
+  person: z.preprocess(blankToUndef, plain(400).trim().min(1).max(100).optional()),
   page: z.number().int().min(1).max(1_000_000).default(1),
   pageSize: z.number().int().min(1).max(200).default(50),
 });
@@ -69,13 +67,15 @@ export async function searchCall<T>(fn: () => Promise<T>): Promise<T> {
 }
 
 export function journalRoutes(app: FastifyInstance, ctx: AdminContext): void {
-  app.post('/api/journal/search', async (req) => {
+  const signedIn = { config: { access: 'signed-in' as const } };
+  app.post('/api/journal/search', signedIn, async (req) => {
     const body = parse(filterBody, req.body);
     const page = await searchCall(() => ctx.searcher.search(toFilter(body), body.page, body.pageSize));
     return { ...page, events: page.events.map((ev) => ctx.live.item(ev)) };
   });
 
-  app.post('/api/journal/export', async (req, reply) => {
+  app.post('/api/journal/export', signedIn, async (req, reply) => {
+    const operator = operatorOf(req).account;
     const body = parse(filterBody, req.body);
     const events = ctx.searcher.iterate(toFilter(body));
     const gate = ctx.deps.gate.status().gate;
@@ -84,7 +84,7 @@ export function journalRoutes(app: FastifyInstance, ctx: AdminContext): void {
       yield `\uFEFF${csvLine(CSV_COLUMNS)}\r\n`;
       for await (const ev of events) yield `${csvRow(ev)}\r\n`;
     }
-    const seq = recordAdminAction(ctx.deps, req.session!.account, 'journal_exported', filterFields(body));
+    const seq = recordAdminAction(ctx.deps, operator, 'journal_exported', filterFields(body));
     req.log.info({ seq }, 'journal exported');
     return reply
       .type('text/csv; charset=utf-8')

@@ -14,11 +14,12 @@ import { photoUrl } from '../live-view.js';
 import { searchCall } from './journal.js';
 import { formatTs } from '../../store/time.js';
 
-const idParams = z.object({ personId: opaqueId });
+const idParams = z.strictObject({ personId: opaqueId });
 
 export function peopleRoutes(app: FastifyInstance, ctx: AdminContext): void {
   const { deps, visitors } = ctx;
   const photoDir = join(deps.dataDir, 'photos');
+  const signedIn = { config: { access: 'signed-in' as const } };
 
   async function photoOf(personId: string): Promise<Buffer | undefined> {
     const file = visitors.get(personId)?.photoFile;
@@ -33,14 +34,14 @@ export function peopleRoutes(app: FastifyInstance, ctx: AdminContext): void {
     return bytes.length > 0 ? bytes : undefined;
   }
 
-  app.get('/api/photos/:personId', async (req, reply) => {
+  app.get('/api/photos/:personId', signedIn, async (req, reply) => {
     const { personId } = parse(idParams, req.params);
     const bytes = await photoOf(personId);
     if (!bytes) throw notFound('photo');
     return reply.type('image/jpeg').send(bytes);
   });
 
-  app.get('/api/inside', async () => {
+  app.get('/api/inside', signedIn, async () => {
     const now = deps.clock();
     const people = (await searchCall(() => ctx.searcher.inside()))
       .map(({ personId, since }) => {

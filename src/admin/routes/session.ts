@@ -10,15 +10,17 @@ import { z } from 'zod';
 import type { AdminContext } from '../server.js';
 import { AdminError } from '../errors.js';
 import { dummyHash, hashPassword, passwordProblem, verifyPassword } from '../password.js';
-import { clearSessionCookie, setSessionCookie } from '../session.js';
-import { parse } from '../validate.js';
+import { clearSessionCookie, operatorOf, setSessionCookie } from '../session.js';
+import { parse, plain } from '../validate.js';
 import { recordAdminAction } from '../audit.js';
 
-const loginBody = z.object({ name: z.string().min(1).max(64), password: z.string().min(1).max(200) });
-const passwordBody = z.object({ current: z.string().min(1).max(200), password: z.string() });
+const loginBody = z.strictObject({ name: plain(64).min(1), password: plain(200).min(1) });
+const passwordBody = z.strictObject({ current: plain(200).min(1), password: plain(200) });
+const emptyBody = z.strictObject({});
 
 export function sessionRoutes(app: FastifyInstance, ctx: AdminContext): void {
   const { deps, accounts, sessions, limiter } = ctx;
+  const signedIn = { config: { access: 'signed-in' as const } };
   let dummy: Promise<string> | undefined;
   const journal = (account: string | undefined, ok: boolean, reason?: string) => {
     const ev: { type: 'admin_login'; [k: string]: unknown } = { type: 'admin_login', ok };
@@ -28,7 +30,7 @@ export function sessionRoutes(app: FastifyInstance, ctx: AdminContext): void {
     return deps.gate.record(ev).seq;
   };
 
-  app.post('/api/login', { config: { public: true } }, async (req, reply) => {
+  app.post('/api/login', { config: { access: 'public' } }, async (req, reply) => {
     const body = parse(loginBody, req.body);
     const verdict = limiter.attempt(req.ip, body.name);
     const account = accounts.get(body.name);
@@ -55,22 +57,23 @@ export function sessionRoutes(app: FastifyInstance, ctx: AdminContext): void {
     return { account: account.name, role: account.role, csrf };
   });
 
-  app.post('/api/logout', async (req, reply) => {
-    sessions.destroy(req.session!.tokenHash);
-    clearSessionCookie(reply);
+  app.post('/api/logout', signedIn, async (req, reply) => {
+    parse(emptyBody, req.body);
+    sessions.destroy(operatorOf(req).tokenHash);
+    clearSessionCookie(reply, req.protocol === 'https');
     return { ok: true };
   });
 
-  app.get('/api/session', async (req) => {
-    const s = req.session!;
+  app.get('/api/session', signedIn, async (req) => {
+    const s = operatorOf(req);
     return { account: s.account, role: s.role, csrf: s.csrf };
   });
 
-  app.post('/api/password', async (req, reply) => {
+  app.post('/api/password', signedIn, async (req, reply) => {
+    const s = operatorOf(req);
     const body = parse(passwordBody, req.body);
     const problem = passwordProblem(body.password);
     if (problem) throw new AdminError('WEAK_PASSWORD', 400, problem);
-    const s = req.session!;
     const account = accounts.get(s.account);
     if (!account || !(await verifyPassword(body.current, account.passwordHash))) {
       throw new AdminError('BAD_CREDENTIALS', 403, 'the current password is wrong');

@@ -10,16 +10,17 @@ import { z } from 'zod';
 import type { AdminContext } from '../server.js';
 import { AdminError, badInput, notFound } from '../errors.js';
 import { processPhoto } from '../photo.js';
-import { parseRegistration, registerVisitor, registrationMessage } from '../registration.js';
+import { DEFAULT_VISIT_LIMITS, parseRegistration, registerVisitor, registrationMessage } from '../registration.js';
 import { opaqueId, parse } from '../validate.js';
 import { photoUrl } from '../live-view.js';
 import { cardExpired } from '../desk-cards.js';
+import { operatorOf } from '../session.js';
 import type { VisitorRecord } from '../../store/visitors.js';
 import type { Credential } from '../../store/types.js';
 import type { DeskIdCard } from '../../drivers/types.js';
 
-const approveBody = z.object({ personId: opaqueId });
-const idParams = z.object({ personId: opaqueId });
+const approveBody = z.strictObject({ personId: opaqueId });
+const idParams = z.strictObject({ personId: opaqueId });
 
 /** What the page shows of a visitor: enough for the pass and the review, never the document number. */
 function publicView(v: VisitorRecord) {
@@ -46,18 +47,24 @@ function publicView(v: VisitorRecord) {
 
 export function visitorRoutes(app: FastifyInstance, ctx: AdminContext): void {
   const { deps, visitors } = ctx;
+  const signedIn = { config: { access: 'signed-in' as const } };
 
-  app.post('/api/visitors', async (req, reply) => {
+  app.post('/api/visitors', signedIn, async (req, reply) => {
+    const operator = operatorOf(req).account;
     if (!req.isMultipart()) throw new AdminError('NOT_MULTIPART', 415, 'send the form as multipart/form-data');
     const fields: Record<string, string> = {};
     let upload: Buffer | undefined;
     for await (const part of req.parts() as AsyncIterable<Multipart>) {
       if (part.type === 'file') {
         if (part.fieldname !== 'photo') throw badInput(`unexpected file field ${part.fieldname}`);
+        if (upload) throw badInput('send one photo', 'DUPLICATE_FIELD');
         upload = await part.toBuffer(); // throws FST_REQ_FILE_TOO_LARGE → PHOTO_TOO_LARGE (413)
       } else {
         if (part.valueTruncated) throw badInput(`field ${part.fieldname} is too long`, 'FIELD_TOO_LONG');
-        if (typeof part.value === 'string') fields[part.fieldname] = part.value;
+        if (typeof part.value !== 'string') throw badInput(`field ${part.fieldname} is not text`);
+        // A field sent twice would leave the server to pick one: refuse instead.
+        if (Object.hasOwn(fields, part.fieldname)) throw badInput(`field ${part.fieldname} is sent twice`, 'DUPLICATE_FIELD');
+        fields[part.fieldname] = part.value;
       }
     }
     // "Read ID card": the form names a slot; name and number come from the card, on the gate.
@@ -65,31 +72,31 @@ export function visitorRoutes(app: FastifyInstance, ctx: AdminContext): void {
     delete fields.idSlot;
     let card: DeskIdCard | undefined;
     if (slotId !== undefined && slotId !== '') {
-      const slot = ctx.desk?.peek(slotId, req.session!.account);
+      const slot = ctx.desk?.peek(slotId, operator);
       if (!slot) throw new AdminError('ID_CARD_READ_GONE', 409, 'the ID card read has expired or was used: read the card again');
       if (fields.idNumber) throw badInput('send either the ID card read or a typed document number, not both');
       card = slot.card;
       if (cardExpired(card, deps.clock())) throw new AdminError('ID_CARD_EXPIRED', 422, `this ID card expired on ${card.validTo}`);
       Object.assign(fields, { name: card.name, idType: 'resident', idNumber: card.number });
     }
-    const form = parseRegistration(fields);
+    const form = parseRegistration(fields, deps.clock(), deps.visitLimits ?? DEFAULT_VISIT_LIMITS);
     if (!upload || upload.length === 0) throw badInput('a photo is required', 'PHOTO_REQUIRED');
     const photo = await processPhoto(upload);
-    const result = registerVisitor(deps, visitors, form, photo, req.session!.account, card ? { idValidTo: card.validTo } : {});
+    const result = registerVisitor(deps, visitors, form, photo, operator, card ? { idValidTo: card.validTo } : {});
     if (slotId) ctx.desk?.release(slotId);
     return reply.code(201).send(result);
   });
 
-  app.get('/api/visitors/pending', { config: { role: 'admin' } }, async () => ({
+  app.get('/api/visitors/pending', { config: { access: 'admin' } }, async () => ({
     visitors: visitors.pending().map(publicView),
   }));
 
-  app.post('/api/visitors/approve', { config: { role: 'admin' } }, async (req) => {
+  app.post('/api/visitors/approve', { config: { access: 'admin' } }, async (req) => {
+    const operator = operatorOf(req).account;
     const { personId } = parse(approveBody, req.body);
     const v = visitors.get(personId);
     if (!v) throw notFound('visitor');
     if (v.review !== 'pending') throw new AdminError('NOT_PENDING', 409, 'this visitor is not waiting for review');
-    const operator = req.session!.account;
     const now = deps.clock();
     const credential: Credential = {
       key: v.credentialKey,
@@ -108,14 +115,14 @@ export function visitorRoutes(app: FastifyInstance, ctx: AdminContext): void {
     return { personId, review: 'approved', seq };
   });
 
-  app.get('/api/visitors/:personId', async (req) => {
+  app.get('/api/visitors/:personId', signedIn, async (req) => {
     const { personId } = parse(idParams, req.params);
     const v = visitors.get(personId);
     if (!v) throw notFound('visitor');
     return publicView(v);
   });
 
-  app.get('/api/visitors/:personId/pass.svg', async (req, reply) => {
+  app.get('/api/visitors/:personId/pass.svg', signedIn, async (req, reply) => {
     const { personId } = parse(idParams, req.params);
     const token = visitors.get(personId)?.passToken;
     if (!token) throw notFound('pass');

@@ -3,6 +3,7 @@
  * exports a GatectlCommand; adding one is adding its line here.
  */
 import type { GatectlCommand } from '../command.js';
+import { brokerAclCommand } from './broker-acl.js';
 import { centralCommand } from './central.js';
 import { cmdCommand } from './cmd.js';
 import { journalVerifyCommand } from './journal-verify.js';
@@ -19,4 +20,5 @@ export const COMMANDS: readonly GatectlCommand[] = [
   passIssueCommand,
   centralCommand,
   logsCommand,
+  brokerAclCommand,
 ];

@@ -10,6 +10,7 @@ import { CliError } from '../cli-error.js';
 import type { GatectlCommand } from '../command.js';
 import { readWhitelistFile } from '../whitelist-file.js';
 import { deltaSize, diffWhitelist, publishWhitelist, readCurrentSnapshot } from '../whitelist-publish.js';
+import { SnapshotTooLargeError } from '../../sync/protocol/snapshot.js';
 
 /** Above this a delta is not worth it: gates fetch the snapshot instead. */
 const MAX_DELTA_BYTES = 4 * 1024 * 1024;
@@ -110,8 +111,16 @@ export const whitelistPushCommand: GatectlCommand = {
         io.out(`dry run: site ${site} version ${current.version} → ${version}: ${counts}; ${changeText}`);
         return 0;
       }
-      const r = await publishWhitelist(client, { site, version, data, ...(delta ? { delta } : {}), oldChunks: current.oldChunks, ...(perChunk ? { perChunk } : {}) }, signer);
-      io.out(`published site ${site} whitelist version ${version}: ${counts}; ${r.chunks} chunk(s); ${changeText}`);
+      let r: Awaited<ReturnType<typeof publishWhitelist>>;
+      try {
+        r = await publishWhitelist(client, { site, version, data, ...(delta ? { delta } : {}), oldChunks: current.oldChunks, ...(perChunk ? { perChunk } : {}) }, signer);
+      } catch (err) {
+        // Thrown before the first publish: nothing reached the broker.
+        if (err instanceof SnapshotTooLargeError) throw new CliError('CHUNK_TOO_LARGE', `${err.message}; nothing was published`);
+        throw err;
+      }
+      if (delta && r.deltaBytes === 0) io.err('note: the signed delta is larger than a gate accepts (mqtt.maxPayloadBytes default); published the snapshot only');
+      io.out(`published site ${site} whitelist version ${version}: ${counts}; ${r.chunks} chunk(s); ${delta && r.deltaBytes === 0 ? 'no delta' : changeText}`);
       return 0;
     } finally {
       await client.endAsync();

@@ -7,6 +7,7 @@
  */
 import { z } from 'zod';
 import { EVENT_TYPES } from '../../store/types.js';
+import { MAX_PHOTO_CHARS } from './limits.js';
 
 const MAX_ID = 128;
 const id = z.string().min(1).max(MAX_ID);
@@ -26,7 +27,7 @@ export const personSchema = z.object({
   hostId: id.optional(),
   escort: z.boolean().optional(),
   /** base64 JPEG. */
-  photo: z.string().max(4 * 1024 * 1024).optional(),
+  photo: z.string().max(MAX_PHOTO_CHARS).optional(),
 });
 
 /** Normalized credential key: `card:`, `id:` or `pass:` then no whitespace. */

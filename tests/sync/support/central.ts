@@ -68,12 +68,13 @@ export class TestCentral {
     });
   }
 
-  static async connect(url: string, opts: { clientId?: string; clean?: boolean } = {}): Promise<TestCentral> {
+  static async connect(url: string, opts: { clientId?: string; clean?: boolean; username?: string; password?: string } = {}): Promise<TestCentral> {
     const client = await mqtt.connectAsync(url, {
       protocolVersion: 5,
       reconnectPeriod: 200,
       clientId: opts.clientId ?? `central-${randomUUID().slice(0, 8)}`,
       clean: opts.clean ?? true,
+      ...(opts.username ? { username: opts.username, password: opts.password } : {}),
     });
     const c = new TestCentral(client);
     await client.subscribeAsync({ 'gate/v1/s1/g1/#': { qos: 1 } });

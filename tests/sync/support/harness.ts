@@ -26,7 +26,7 @@ export interface GateHarness {
 export async function startGate(
   url: string,
   mqtt: Record<string, unknown> = {},
-  extra: { dir?: string; tuning?: SyncDeps['tuning']; config?: Record<string, unknown>; clock?: { now: number | undefined }; walRoom?: SyncDeps['walRoom'] } = {},
+  extra: { dir?: string; tuning?: SyncDeps['tuning']; config?: Record<string, unknown>; clock?: { now: number | undefined }; walRoom?: SyncDeps['walRoom']; log?: SyncDeps['log'] } = {},
 ): Promise<GateHarness> {
   const dir = extra.dir ?? mkdtempSync(join(tmpdir(), 'gc-sync-'));
   const config = parseConfig({
@@ -41,7 +41,7 @@ export async function startGate(
   const clock = () => clockState.now ?? Date.now();
   const store = openStore({ path: config.storage.path, synchronous: 'normal', gateId: 'g1' });
   const gate = new TestGate(store, clock);
-  const log = process.env.SYNC_TEST_LOG ? createLogger({ level: 'debug' }) : silentLogger();
+  const log = extra.log ?? (process.env.SYNC_TEST_LOG ? createLogger({ level: 'debug' }) : silentLogger());
   const sync = new SyncService({
     config, store, gate, log, clock, version: '0.1.0-test', clockSynced: () => true, walRoom: extra.walRoom,
     tuning: { backoffMinMs: 100, backoffMaxMs: 1_000, authRetryMs: 500, refetchMs: 1_000, retentionFirstRunMs: 3_600_000, ...extra.tuning },
