@@ -26,25 +26,44 @@ const input = line.extend({
 
 const idLike = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'expected 1-64 letters, digits, _ or -');
 
-const reader = z.strictObject({
-  id: idLike,
-  type: z.enum(['pcsc', 'serial', 'sim']),
-  direction: z.enum(['in', 'out']),
-  /** serial: device path, best a /dev/serial/by-id/… link. */
-  path: z.string().min(1).optional(),
-  baudRate: z
-    .number()
-    .refine((b) => (BAUD_RATES as readonly number[]).includes(b), {
-      message: `expected one of ${BAUD_RATES.join(', ')}`,
-    })
-    .default(9600),
-  /** serial: what one line holds. */
-  format: z.enum(['hex', 'dec', 'wiegand26', 'id', 'qr']).default('hex'),
-  /** pcsc: only readers whose PC/SC name contains this text (default: any). */
-  name: z.string().optional(),
-  /** Repeated reads of one credential inside this window are one tap. */
-  repeatMs: z.number().int().min(0).max(60_000).default(1_500),
-});
+const reader = z
+  .strictObject({
+    id: idLike,
+    type: z.enum(['pcsc', 'serial', 'sim']),
+    /** Required for a gate reader; a desk reader (use: desk) opens no passage. */
+    direction: z.enum(['in', 'out']).optional(),
+    /** gate: a reader at the passage; desk: the reception desk's ID card reader (serial, format sam). */
+    use: z.enum(['gate', 'desk']).default('gate'),
+    /** serial: device path, best a /dev/serial/by-id/… link. */
+    path: z.string().min(1).optional(),
+    /** Default 9600, or 115200 for format sam. */
+    baudRate: z
+      .number()
+      .refine((b) => (BAUD_RATES as readonly number[]).includes(b), {
+        message: `expected one of ${BAUD_RATES.join(', ')}`,
+      })
+      .optional(),
+    /** serial: what one line holds, or `sam` for a resident ID card reader speaking the SAM binary protocol. */
+    format: z.enum(['hex', 'dec', 'wiegand26', 'id', 'qr', 'sam']).default('hex'),
+    /** sam: how often the reader is asked whether a card is on it. */
+    pollMs: z.number().int().min(50).max(5_000).default(250),
+    /** pcsc: only readers whose PC/SC name contains this text (default: any). */
+    name: z.string().optional(),
+    /** Repeated reads of one credential inside this window are one tap. */
+    repeatMs: z.number().int().min(0).max(60_000).default(1_500),
+  })
+  .superRefine((r, ctx) => {
+    if (r.use === 'gate' && !r.direction) ctx.addIssue({ code: 'custom', path: ['direction'], message: 'required for a gate reader' });
+    if (r.use === 'desk' && (r.type !== 'serial' || r.format !== 'sam')) {
+      ctx.addIssue({ code: 'custom', path: ['use'], message: 'a desk reader is a serial reader with format sam' });
+    }
+    if (r.format === 'sam' && r.type !== 'serial') ctx.addIssue({ code: 'custom', path: ['format'], message: 'format sam needs type serial' });
+  })
+  .transform((r) => ({
+    ...r,
+    direction: r.direction ?? ('in' as const),
+    baudRate: r.baudRate ?? (r.format === 'sam' ? 115_200 : 9_600),
+  }));
 
 const hexKey = z.string().regex(/^[0-9a-fA-F]{32,}$/, 'expected at least 16 bytes as hex');
 

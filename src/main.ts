@@ -19,7 +19,8 @@ import { WalCheckpointer } from './store/checkpointer.js';
 import { SQLITE_DRIVER } from './store/sqlite-driver.js';
 import { buildGpio } from './drivers/gpio/index.js';
 import type { GpioSet } from './drivers/types.js';
-import { buildReaders } from './drivers/readers/index.js';
+import { buildDeskReaders, buildReaders } from './drivers/readers/index.js';
+import { SimSamReaders, simCard, simSamPaths } from './simulation-sam.js';
 import { Gate } from './controller/gate.js';
 import { idKey } from './credentials/resident-id.js';
 import { loadOrCreateGateKey } from './credentials/gate-key.js';
@@ -37,6 +38,8 @@ const DEFAULT_CONFIG = '/etc/gate-controller/config.yaml';
 interface Args {
   config?: string;
   dataDir: string;
+  /** Simulation profile only: where the admin page listens (default 127.0.0.1:8080). */
+  adminListen?: string;
 }
 
 function parseCli(argv: string[]): Args {
@@ -45,6 +48,7 @@ function parseCli(argv: string[]): Args {
     options: {
       config: { type: 'string', short: 'c' },
       'data-dir': { type: 'string' },
+      'admin-listen': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
       version: { type: 'boolean', short: 'v' },
     },
@@ -53,7 +57,8 @@ function parseCli(argv: string[]): Args {
     process.stdout.write(
       'usage: gate-controller [--config FILE] [--data-dir DIR]\n' +
         `  --config FILE   YAML config (default ${DEFAULT_CONFIG} when it exists)\n` +
-        '  no config       the simulation profile: simulated GPIO and a terminal reader, data in ./data\n',
+        '  no config       the simulation profile: simulated GPIO and a terminal reader, data in ./data\n' +
+        '  --admin-listen HOST:PORT   simulation profile: the admin page address (default 127.0.0.1:8080)\n',
     );
     process.exit(0);
   }
@@ -62,15 +67,16 @@ function parseCli(argv: string[]): Args {
     process.exit(0);
   }
   const config = values.config ?? (existsSync(DEFAULT_CONFIG) ? DEFAULT_CONFIG : undefined);
-  return { config, dataDir: values['data-dir'] ?? './data' };
+  return { config, dataDir: values['data-dir'] ?? './data', ...(values['admin-listen'] ? { adminListen: values['admin-listen'] } : {}) };
 }
 
 export async function main(argv = process.argv.slice(2)): Promise<void> {
   const args = parseCli(argv);
   const simulation = !args.config;
   let config: Config;
+  const samPaths = simulation ? simSamPaths(args.dataDir) : undefined;
   try {
-    config = args.config ? loadConfigFile(args.config) : sim.simulationConfig(args.dataDir);
+    config = args.config ? loadConfigFile(args.config) : sim.simulationConfig(args.dataDir, samPaths, args.adminListen);
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`gate-controller: ${err.message}\n`);
@@ -137,8 +143,25 @@ export async function main(argv = process.argv.slice(2)): Promise<void> {
 
   let terminal: sim.Terminal | undefined;
   let gateRef: Gate | undefined;
+  const simSam = samPaths ? new SimSamReaders(samPaths) : undefined;
   if (simulation) {
     terminal = new sim.Terminal(process.stdin, process.stdout, {
+      ...(simSam
+        ? {
+            idCard: (number: string) => {
+              simSam.tap(simCard(number, clock()));
+              return true;
+            },
+            deskCard: (arg: string | undefined) => {
+              if (arg === 'off') return simSam.desk(undefined), 'desk reader: card taken away';
+              if (arg === 'expired') return simSam.desk(simCard(sim.DEMO_ID_NUMBER, clock(), { expired: true })), 'desk reader: an expired ID card is on it';
+              const number = arg ?? sim.DEMO_ID_NUMBER;
+              if (!/^[0-9]{17}[0-9Xx]$/.test(number)) return 'usage: !desk [ID number] | expired | off';
+              simSam.desk(simCard(number, clock()));
+              return 'desk reader: an ID card is on it for 30 s';
+            },
+          }
+        : {}),
       passage: () => pulseInput(gpio, 'passage'),
       door: (open) => injectInput(gpio, 'door', open),
       fire: (active) => injectInput(gpio, 'fireAlarm', active),
@@ -147,6 +170,7 @@ export async function main(argv = process.argv.slice(2)): Promise<void> {
     });
   }
   const readers = buildReaders(config.readers, { log: log.child({ component: 'reader' }), clock, input: terminal?.readerInput });
+  const deskReaders = buildDeskReaders(config.readers, { log: log.child({ component: 'desk-reader' }), clock });
 
   const gate = new Gate({
     options: {
@@ -174,6 +198,7 @@ export async function main(argv = process.argv.slice(2)): Promise<void> {
       dataDir: resolve(args.dataDir),
       admin: config.admin.listen,
       logFile,
+      sam: simSam !== undefined,
     });
     gate.on('event', (ev) =>
       process.stdout.write(sim.narrateEvent(ev, ev.reason === 'DUPLICATE_TAP' || ev.escortedBy ? undefined : gate.indicator.pattern) + '\n'),
@@ -186,11 +211,13 @@ export async function main(argv = process.argv.slice(2)): Promise<void> {
   gate.on('event', () => checkpointer.noteWrite());
   const components: Component[] = [
     { name: 'wal-checkpointer', start: async () => checkpointer.start(), stop: async () => checkpointer.stop() },
+    ...(simSam ? [{ name: 'sim-sam-readers', start: () => simSam.start(), stop: () => simSam.stop() }] : []),
     { name: 'gate', start: () => gate.start(), stop: () => gate.stop('shutdown') },
     ...readers.map((r) => ({ name: `reader:${r.id}`, start: () => r.start(), stop: () => r.stop() })),
+    ...deskReaders.map((r) => ({ name: `desk-reader:${r.id}`, start: () => r.start(), stop: () => r.stop() })),
     ...(terminal ? [{ name: 'terminal', start: () => terminal.start(), stop: () => terminal.stop() }] : []),
     ...(await optionalServices({
-      config, store, gate, gateKey, idHashKey, dataDir: dirname(resolve(config.storage.path)), log, clock,
+      config, store, gate, gateKey, idHashKey, dataDir: dirname(resolve(config.storage.path)), log, clock, deskReaders,
       walRoom: () => checkpointer.room(),
     })),
   ];

@@ -11,6 +11,7 @@ import type { Store } from './store/index.js';
 import type { Gate } from './controller/gate.js';
 import type { GateKey } from './credentials/gate-key.js';
 import type { Clock } from './types.js';
+import type { DeskCardReader } from './drivers/types.js';
 import { RegistrationOutbox } from './store/registrations.js';
 import { VisitorStore } from './store/visitors.js';
 import { eraseVisitor } from './visitor-erase.js';
@@ -25,6 +26,8 @@ export interface ServiceDeps {
   dataDir: string;
   log: Logger;
   clock: Clock;
+  /** The reception desk's ID card readers (`use: desk`), for the registration form. */
+  deskReaders?: DeskCardReader[];
   /** The WAL checkpointer's backpressure for bulk writes (snapshot apply). */
   walRoom?: () => Promise<void>;
 }
@@ -70,6 +73,7 @@ export async function optionalServices(deps: ServiceDeps): Promise<Component[]> 
         ...(syncStatus ? { syncStatus } : {}),
         passSigner: { sign: (body) => signPass(body, deps.gateKey.privateKey) },
         idHashKey: deps.idHashKey,
+        ...(deps.deskReaders?.length ? { deskReader: deps.deskReaders[0] } : {}),
         dataDir: deps.dataDir,
         log: log.child({ component: 'admin' }),
         clock,

@@ -20,7 +20,8 @@ import type { GateKey } from './credentials/gate-key.js';
 
 const DAY = 86_400_000;
 
-export function simulationConfig(dataDir: string): Config {
+/** `sam`: where the simulated SAM readers' device links are (socat available), else none. */
+export function simulationConfig(dataDir: string, sam?: { gate: string; desk: string }, adminListen = '127.0.0.1:8080'): Config {
   const dir = resolve(dataDir);
   mkdirSync(dir, { recursive: true });
   const keyFile = join(dir, 'id-hash.key');
@@ -30,7 +31,15 @@ export function simulationConfig(dataDir: string): Config {
       gate: { id: 'sim-gate', site: 'demo' },
       storage: { path: join(dir, 'gate.db') },
       privacy: { idHashKey: readFileSync(keyFile, 'utf8').trim() },
-      readers: [{ id: 'terminal', type: 'sim', direction: 'in' }],
+      readers: [
+        { id: 'terminal', type: 'sim', direction: 'in' },
+        ...(sam
+          ? [
+              { id: 'idcard', type: 'serial', direction: 'in', path: sam.gate, format: 'sam' },
+              { id: 'desk', type: 'serial', use: 'desk', path: sam.desk, format: 'sam' },
+            ]
+          : []),
+      ],
       gpio: {
         backend: 'sim',
         relays: { entry: { line: 17, pulseMs: 500 }, exit: { line: 27, pulseMs: 500 } },
@@ -39,7 +48,7 @@ export function simulationConfig(dataDir: string): Config {
         inputs: { passage: { line: 22 }, door: { line: 23 }, fireAlarm: { line: 24, activeLow: true } },
       },
       access: { passageTimeoutMs: 5_000 },
-      admin: { listen: '127.0.0.1:8080' },
+      admin: { listen: adminListen },
     },
     'simulation profile',
   );
@@ -95,7 +104,7 @@ export function seedDemo(store: Store, key: GateKey, idKeyOf: (n: string) => str
   };
 }
 
-export function printWelcome(out: NodeJS.WritableStream, demo: DemoCredentials, opts: { dataDir: string; admin?: string; logFile: string }): void {
+export function printWelcome(out: NodeJS.WritableStream, demo: DemoCredentials, opts: { dataDir: string; admin?: string; logFile: string; sam?: boolean }): void {
   const w = (s = '') => out.write(s + '\n');
   w('gate-controller: simulation profile (no config file given)');
   w(`  data: ${opts.dataDir}   logs (pino JSON): ${opts.logFile}`);
@@ -107,11 +116,22 @@ export function printWelcome(out: NodeJS.WritableStream, demo: DemoCredentials, 
   w(`  ${demo.blacklistedCard.padEnd(20)} blacklisted card      ${DEMO_ID_NUMBER} resident ID of the visitor`);
   w(`  a QR pass token       ${demo.visitorPass.slice(0, 32)}… (full token: ${opts.dataDir}/demo-pass.txt)`);
   w(`  an expired pass       see ${opts.dataDir}/demo-expired-pass.txt`);
+  if (opts.sam) {
+    w(`An ID number goes to the simulated SAM ID card reader "idcard" (binary protocol on a pty): the card is placed, read, lifted.`);
+    w(`  !desk ${DEMO_ID_NUMBER}   put an ID card on the reception desk reader (admin page: Register → Read ID card)`);
+    w('  !desk expired              an expired ID card on the desk reader     !desk off   take it away');
+  } else {
+    w('(socat not installed: no simulated SAM ID card readers; an ID number goes to the terminal reader)');
+  }
   w('Simulated sensors: !pass (turnstile turned)  !door open|close  !fire on|off  !tamper  !mode normal|lockdown|emergency  !help');
   w('');
 }
 
 export interface SimControls {
+  /** Place a card with this ID number on the simulated SAM reader; false when there is none. */
+  idCard?(number: string): boolean;
+  /** `!desk <number>|expired|off` */
+  deskCard?(arg: string | undefined): string;
   passage(): void;
   door(open: boolean): void;
   fire(active: boolean): void;
@@ -151,6 +171,7 @@ export class Terminal {
 
   private line(text: string): void {
     if (!text.startsWith('!')) {
+      if (/^[0-9]{17}[0-9Xx]$/.test(text) && this.controls.idCard?.(text)) return;
       this.readerInput.write(text + '\n');
       return;
     }
@@ -162,6 +183,7 @@ export class Terminal {
         case 'fire': this.controls.fire(arg !== 'off'); break;
         case 'tamper': this.controls.tamper(); break;
         case 'mode': this.controls.setMode((arg ?? '') as GateMode); break;
+        case 'desk': this.out.write(`  ${this.controls.deskCard?.(arg) ?? 'no simulated desk reader'}\n`); break;
         default: this.out.write('  commands: !pass  !door open|close  !fire on|off  !tamper  !mode normal|lockdown|emergency\n');
       }
     } catch (err) {

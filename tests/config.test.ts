@@ -90,6 +90,25 @@ describe('config', () => {
     expect(cfg.readers.length).toBeGreaterThan(0);
   });
 
+  it('sam readers: 115200 baud and a 250 ms poll by default; a desk reader needs no direction; misuse is named', () => {
+    const cfg = parseConfig({
+      ...base,
+      readers: [
+        { id: 'idcard', type: 'serial', direction: 'in', path: '/dev/gate/idreader', format: 'sam' },
+        { id: 'desk', type: 'serial', use: 'desk', path: '/dev/gate/desk', format: 'sam' },
+        { id: 'qr', type: 'serial', direction: 'out', path: '/dev/ttyUSB0', format: 'qr' },
+      ],
+    });
+    expect(cfg.readers.map((r) => [r.id, r.use, r.baudRate, r.pollMs])).toEqual([
+      ['idcard', 'gate', 115200, 250],
+      ['desk', 'desk', 115200, 250],
+      ['qr', 'gate', 9600, 250],
+    ]);
+    expect(issuesOf({ ...base, readers: [{ id: 'a', type: 'serial', path: '/dev/x', format: 'sam' }] })).toEqual(['readers[0].direction: required for a gate reader']);
+    expect(issuesOf({ ...base, readers: [{ id: 'a', type: 'serial', use: 'desk', path: '/dev/x', format: 'id' }] })).toEqual(['readers[0].use: a desk reader is a serial reader with format sam']);
+    expect(issuesOf({ ...base, readers: [{ id: 'a', type: 'pcsc', direction: 'in', format: 'sam' }] })).toEqual(['readers[0].format: format sam needs type serial']);
+  });
+
   it('admin page: plain HTTP listens on loopback only, unless TLS is configured or allowPlainHttp says so', () => {
     const admin = (a: Record<string, unknown>) => ({ ...base, admin: a });
     for (const listen of ['127.0.0.1:8080', '127.9.9.9:80', 'localhost:8080']) expect(parseConfig(admin({ listen })).admin.listen).toBe(listen);

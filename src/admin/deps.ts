@@ -5,6 +5,7 @@
  */
 import type { Logger } from '../log.js';
 import type { Clock } from '../types.js';
+import type { DeskCardReader } from '../drivers/types.js';
 import type { GateControl } from '../controller/gate-api.js';
 import type { PassBody } from '../credentials/pass.js';
 import type { Store } from '../store/index.js';
@@ -27,7 +28,7 @@ export type VisitorRegistration = {
     purpose: string;
     host: string;
     /** Masked document number and its type; the clear number never leaves the form. */
-    idDocument: { type: string; masked: string };
+    idDocument: { type: string; masked: string; /** Read from the ID card at the desk. */ validTo?: string };
     items?: string;
     vehiclePlate?: string;
     specialNeeds?: string;
@@ -60,6 +61,10 @@ export interface AdminDeps {
   registrations: RegistrationSink;
   passSigner: PassSigner;
   idHashKey: Buffer;
+  /** The reception desk's ID card reader (`readers[].use: desk`); absent = no "Read ID card". */
+  deskReader?: DeskCardReader;
+  /** How long "Read ID card" waits for a card (default 20 s). */
+  deskWaitMs?: number;
   /** Photos live in `${dataDir}/photos/`. */
   dataDir: string;
   log: Logger;

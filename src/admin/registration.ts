@@ -96,6 +96,8 @@ export function registerVisitor(
   form: RegistrationForm,
   photo: Buffer,
   operator: string,
+  /** From an ID card read at the desk: its last valid day. */
+  card: { idValidTo?: string } = {},
 ): RegistrationResult {
   const { store, gate, clock } = deps;
   const now = clock();
@@ -164,6 +166,7 @@ export function registerVisitor(
     operator,
   };
   if (form.hostId) record.hostId = form.hostId;
+  if (card.idValidTo) record.idValidTo = card.idValidTo;
   if (form.items) record.items = form.items;
   if (form.vehiclePlate) record.vehiclePlate = form.vehiclePlate;
   if (form.specialNeeds) record.specialNeeds = form.specialNeeds;
@@ -219,7 +222,7 @@ export function registrationMessage(
     organisation: v.organisation,
     purpose: v.purpose,
     host: v.host,
-    idDocument: { type: v.idType, masked: v.idMasked },
+    idDocument: { type: v.idType, masked: v.idMasked, ...(v.idValidTo ? { validTo: v.idValidTo } : {}) },
     needsReview: v.review === 'pending',
   };
   if (v.hostId) person.hostId = v.hostId;

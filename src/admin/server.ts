@@ -29,6 +29,8 @@ import { peopleRoutes } from './routes/people.js';
 import { journalRoutes } from './routes/journal.js';
 import { accountRoutes } from './routes/accounts.js';
 import { i18nRoutes } from './routes/i18n.js';
+import { deskRoutes, DESK_WAIT_MS } from './routes/desk.js';
+import { DeskCards } from './desk-cards.js';
 
 /** Everything the route modules share, built once per server. */
 export interface AdminContext {
@@ -48,6 +50,10 @@ export interface AdminContext {
   maxPhotoBytes: number;
   /** Where index.html, the script and the style sheet live. */
   publicDir: string;
+  /** The reception desk's ID card reader, when one is configured. */
+  desk?: DeskCards;
+  /** How long "Read ID card" waits for a card. */
+  deskWaitMs: number;
 }
 
 export type Searcher = Pick<JournalSearchWorker, 'search' | 'iterate' | 'inside' | 'close'>;
@@ -135,6 +141,8 @@ export async function buildAdminServer(deps: AdminDeps): Promise<FastifyInstance
     sessionTtlMs,
     maxPhotoBytes: deps.maxPhotoBytes ?? DEFAULT_MAX_PHOTO_BYTES,
     publicDir: deps.publicDir ?? defaultPublicDir(),
+    ...(deps.deskReader ? { desk: new DeskCards(deps.deskReader, deps.clock) } : {}),
+    deskWaitMs: deps.deskWaitMs ?? DESK_WAIT_MS,
   };
 
   await app.register(fastifyCookie);
@@ -177,7 +185,7 @@ export async function buildAdminServer(deps: AdminDeps): Promise<FastifyInstance
     maxAge: 0,
   });
   for (const routes of [
-    i18nRoutes, sessionRoutes, gateRoutes, liveRoutes, visitorRoutes, peopleRoutes, journalRoutes, accountRoutes,
+    i18nRoutes, sessionRoutes, gateRoutes, liveRoutes, visitorRoutes, peopleRoutes, journalRoutes, accountRoutes, deskRoutes,
   ]) {
     routes(app, ctx);
   }
@@ -186,6 +194,8 @@ export async function buildAdminServer(deps: AdminDeps): Promise<FastifyInstance
   // SSE responses never end by themselves: close them before the server waits for connections.
   app.addHook('preClose', async () => ctx.hub.stop());
   app.addHook('onClose', async () => ctx.searcher.close());
+  // A "Read ID card" wait (up to deskWaitMs) must not hold up the shutdown either.
+  app.addHook('preClose', async () => ctx.desk?.close());
   return app;
 }
 

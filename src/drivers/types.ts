@@ -70,3 +70,31 @@ export interface GpioSet {
   /** Inputs released, then LEDs/buzzer and relays inactive and released. */
   stop(): Promise<void>;
 }
+
+/**
+ * A resident ID card read at the reception desk (a SAM reader with
+ * `use: desk`): the fields a registration needs and nothing more. Address,
+ * birth date, nation, sex, authority, the validity start and the photo never
+ * leave the driver.
+ * Never logged.
+ */
+export interface DeskIdCard {
+  name: string;
+  /** 18 characters as on the card (check digit not yet verified). */
+  number: string;
+  /** The card's last valid day, YYYY-MM-DD, or 'long-term' (长期). */
+  validTo: string;
+}
+
+export interface DeskReaderEventMap {
+  /** A card was placed on the desk reader and read. */
+  card: [card: DeskIdCard, at: number];
+  rejected: [reason: string, at: number];
+  status: [connected: boolean, detail: string];
+}
+
+/** The reception desk's ID card reader, as the admin page sees it. */
+export interface DeskCardReader extends Lifecycle, EventEmitter<DeskReaderEventMap> {
+  readonly id: string;
+  readonly connected: boolean;
+}

@@ -17,6 +17,8 @@ export interface VisitorRecord {
   idMasked: string;
   /** hex HMAC-SHA256(idHashKey, number): the `id:` credential key without its prefix. */
   idKey: string;
+  /** The ID card's last valid day (YYYY-MM-DD or 'long-term') when the card was read at the desk. */
+  idValidTo?: string;
   phone: string;
   organisation: string;
   purpose: string;
@@ -44,6 +46,7 @@ interface Row {
   id_type: IdDocumentType;
   id_masked: string;
   id_key: string;
+  id_valid_to: string | null;
   phone: string;
   organisation: string;
   purpose: string;
@@ -71,10 +74,10 @@ export class VisitorStore {
   constructor(private readonly db: Database.Database) {
     this.q = {
       insert: db.prepare(
-        `INSERT INTO visitors (person_id, name, id_type, id_masked, id_key, phone, organisation, purpose,
+        `INSERT INTO visitors (person_id, name, id_type, id_masked, id_key, id_valid_to, phone, organisation, purpose,
            host, host_id, valid_from, valid_to, items, vehicle_plate, special_needs, escort, review,
            credential_key, pass_token, photo_file, registered_at, operator)
-         VALUES (@person_id, @name, @id_type, @id_masked, @id_key, @phone, @organisation, @purpose,
+         VALUES (@person_id, @name, @id_type, @id_masked, @id_key, @id_valid_to, @phone, @organisation, @purpose,
            @host, @host_id, @valid_from, @valid_to, @items, @vehicle_plate, @special_needs, @escort, @review,
            @credential_key, @pass_token, @photo_file, @registered_at, @operator)`,
       ),
@@ -100,6 +103,7 @@ export class VisitorStore {
       id_type: v.idType,
       id_masked: v.idMasked,
       id_key: v.idKey,
+      id_valid_to: v.idValidTo ?? null,
       phone: v.phone,
       organisation: v.organisation,
       purpose: v.purpose,
@@ -168,6 +172,7 @@ function toRecord(r: Row): VisitorRecord {
     registeredAt: r.registered_at,
     operator: r.operator,
   };
+  if (r.id_valid_to !== null && r.id_valid_to !== undefined) v.idValidTo = r.id_valid_to;
   if (r.host_id !== null) v.hostId = r.host_id;
   if (r.items !== null) v.items = r.items;
   if (r.vehicle_plate !== null) v.vehiclePlate = r.vehicle_plate;

@@ -32,6 +32,7 @@ const ROUTES: Array<{ method: 'GET' | 'POST'; url: string; admin?: boolean }> = 
   { method: 'POST', url: '/api/accounts', admin: true },
   { method: 'POST', url: '/api/accounts/update', admin: true },
   { method: 'POST', url: '/api/accounts/delete', admin: true },
+  { method: 'POST', url: '/api/desk/read' },
 ];
 
 describe('admin sign-in and access checks', () => {

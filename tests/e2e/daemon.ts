@@ -55,6 +55,10 @@ export interface Daemon {
 export async function startDaemon(
   opts: {
     beforeStart?: (dbPath: string) => void | Promise<void>;
+    /** More readers after the sim `entry` reader (e.g. SAM readers on a pty). */
+    readers?: Array<Record<string, unknown>>;
+    /** An `mqtt` config section: the daemon syncs with this broker. */
+    mqtt?: Record<string, unknown>;
     /** Serve the page over HTTPS with these PEM files (admin.tls). */
     tls?: { cert: string; key: string };
     /** Run under this umask (a shell starts the daemon), e.g. 0o022 as a hand-started process has. */
@@ -68,7 +72,8 @@ export async function startDaemon(
     gate: { id: 'e2e', site: 's1' },
     storage: { path: dbPath },
     privacy: { idHashKey: ID_HASH_KEY_HEX, retention: { visitorDays: 30 } },
-    readers: [{ id: 'entry', type: 'sim', direction: 'in', repeatMs: 0 }],
+    readers: [{ id: 'entry', type: 'sim', direction: 'in', repeatMs: 0 }, ...(opts.readers ?? [])],
+    ...(opts.mqtt ? { mqtt: opts.mqtt } : {}),
     gpio: {
       backend: 'sim',
       trace: join(dir, 'gpio.trace'),

@@ -13,9 +13,11 @@ import { processPhoto } from '../photo.js';
 import { DEFAULT_VISIT_LIMITS, parseRegistration, registerVisitor, registrationMessage } from '../registration.js';
 import { opaqueId, parse } from '../validate.js';
 import { photoUrl } from '../live-view.js';
+import { cardExpired } from '../desk-cards.js';
 import { operatorOf } from '../session.js';
 import type { VisitorRecord } from '../../store/visitors.js';
 import type { Credential } from '../../store/types.js';
+import type { DeskIdCard } from '../../drivers/types.js';
 
 const approveBody = z.strictObject({ personId: opaqueId });
 const idParams = z.strictObject({ personId: opaqueId });
@@ -27,6 +29,7 @@ function publicView(v: VisitorRecord) {
     name: v.name,
     idType: v.idType,
     idMasked: v.idMasked,
+    ...(v.idValidTo ? { idValidTo: v.idValidTo } : {}),
     phone: v.phone,
     organisation: v.organisation,
     purpose: v.purpose,
@@ -64,10 +67,23 @@ export function visitorRoutes(app: FastifyInstance, ctx: AdminContext): void {
         fields[part.fieldname] = part.value;
       }
     }
+    // "Read ID card": the form names a slot; name and number come from the card, on the gate.
+    const slotId = fields.idSlot;
+    delete fields.idSlot;
+    let card: DeskIdCard | undefined;
+    if (slotId !== undefined && slotId !== '') {
+      const slot = ctx.desk?.peek(slotId, operator);
+      if (!slot) throw new AdminError('ID_CARD_READ_GONE', 409, 'the ID card read has expired or was used: read the card again');
+      if (fields.idNumber) throw badInput('send either the ID card read or a typed document number, not both');
+      card = slot.card;
+      if (cardExpired(card, deps.clock())) throw new AdminError('ID_CARD_EXPIRED', 422, `this ID card expired on ${card.validTo}`);
+      Object.assign(fields, { name: card.name, idType: 'resident', idNumber: card.number });
+    }
     const form = parseRegistration(fields, deps.clock(), deps.visitLimits ?? DEFAULT_VISIT_LIMITS);
     if (!upload || upload.length === 0) throw badInput('a photo is required', 'PHOTO_REQUIRED');
     const photo = await processPhoto(upload);
-    const result = registerVisitor(deps, visitors, form, photo, operator);
+    const result = registerVisitor(deps, visitors, form, photo, operator, card ? { idValidTo: card.validTo } : {});
+    if (slotId) ctx.desk?.release(slotId);
     return reply.code(201).send(result);
   });
 

@@ -10,8 +10,13 @@
  * what is there, or EAGAIN when nothing is. Open, close, write, the poller
  * and the error handling (EAGAIN waits for readable; EBADF/ENXIO mark a
  * disconnect, as upstream's unix-read.ts does) stay serialport's.
+ *
+ * Writes the same way (writeNow, what upstream's unix-write.ts does with
+ * writeSync for fs.write): a SAM reader's command goes out on the gate's
+ * thread instead of waiting for a pool thread, once per command, three
+ * commands per card.
  */
-import { readSync } from 'node:fs';
+import { readSync, writeSync } from 'node:fs';
 import { BindingsError, LinuxBinding, type LinuxBindingInterface, type LinuxPortBinding } from '@serialport/bindings-cpp';
 
 type ReadResult = { buffer: Buffer; bytesRead: number };
@@ -42,11 +47,48 @@ export async function readNow(port: LinuxPortBinding, buffer: Buffer, offset: nu
   }
 }
 
+function writable(port: LinuxPortBinding): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    port.poller.once('writable', (err: Error | null) => (err ? reject(err) : resolve()));
+  });
+}
+
+/** What upstream's unixWrite does, with writeSync for fs.write. */
+export async function writeNow(port: LinuxPortBinding, buffer: Buffer): Promise<void> {
+  let offset = 0;
+  while (offset < buffer.length) {
+    if (!port.isOpen || port.fd === null) throw new Error('Port is not open');
+    try {
+      offset += writeSync(port.fd, buffer, offset, buffer.length - offset);
+    } catch (err) {
+      const e = err as NodeJS.ErrnoException & { disconnect?: boolean };
+      if (e.code === 'EAGAIN' || e.code === 'EWOULDBLOCK' || e.code === 'EINTR') {
+        if (!port.isOpen) throw new Error('Port is not open');
+        await writable(port);
+        continue;
+      }
+      if (e.code === 'EBADF' || e.code === 'ENXIO' || e.code === 'UNKNOWN' || e.errno === -1) e.disconnect = true;
+      throw e;
+    }
+  }
+}
+
 export const DirectReadLinuxBinding: LinuxBindingInterface = {
   list: () => LinuxBinding.list(),
   async open(options) {
     const port = await LinuxBinding.open(options);
     port.read = (buffer: Buffer, offset: number, length: number) => readNow(port, buffer, offset, length);
+    port.write = (buffer: Buffer) => {
+      if (!Buffer.isBuffer(buffer)) return Promise.reject(new TypeError('"buffer" is not a Buffer'));
+      if (!port.isOpen) return Promise.reject(new Error('Port is not open'));
+      // drain() waits on writeOperation, as upstream's write sets it (a private field in its types).
+      const state = port as unknown as { writeOperation: Promise<void> | null };
+      const op: Promise<void> = writeNow(port, buffer).finally(() => {
+        if (state.writeOperation === op) state.writeOperation = null;
+      });
+      state.writeOperation = op;
+      return op;
+    };
     return port;
   },
 };

@@ -35,7 +35,11 @@ export interface SerialReaderDeps {
   backoff?: BackoffOptions;
 }
 
-type SerialReaderConfig = Pick<ReaderConfig, 'id' | 'direction' | 'baudRate' | 'format' | 'repeatMs'> & { path: string };
+type SerialReaderConfig = Pick<ReaderConfig, 'id' | 'direction' | 'baudRate' | 'repeatMs'> & {
+  path: string;
+  /** A line format (`sam` readers are SamGateReader's). */
+  format: Exclude<ReaderConfig['format'], 'sam'>;
+};
 
 export class SerialReader extends EventEmitter<ReaderEventMap> implements CredentialReader {
   readonly id: string;

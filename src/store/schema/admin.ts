@@ -68,4 +68,12 @@ export const ADMIN_MIGRATIONS: Migration[] = [
       `);
     },
   },
+  {
+    // A resident ID card read at the desk: its last valid day (YYYY-MM-DD or
+    // 'long-term'). Nothing else of the card is kept (issue #17).
+    id: 'admin-003-visitor-id-valid-to',
+    up(db) {
+      db.exec('ALTER TABLE visitors ADD COLUMN id_valid_to TEXT');
+    },
+  },
 ];

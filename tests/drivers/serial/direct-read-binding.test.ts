@@ -1,10 +1,10 @@
 import { execFileSync } from 'node:child_process';
-import { closeSync, constants, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, constants, mkdtempSync, openSync, readSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { LinuxPortBinding } from '@serialport/bindings-cpp';
-import { readNow } from '../../../src/drivers/serial/direct-read-binding.js';
+import { readNow, writeNow } from '../../../src/drivers/serial/direct-read-binding.js';
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -57,5 +57,19 @@ describe('direct-read binding: readNow', () => {
     await expect(readNow(f.port, Buffer.alloc(8), 0, 8)).rejects.toMatchObject({ code: 'EBADF', disconnect: true });
     (f.port as unknown as { fd: number | null }).fd = null;
     await expect(readNow(f.port, Buffer.alloc(8), 0, 8)).rejects.toMatchObject({ canceled: true });
+  });
+});
+
+describe('direct-read binding: writeNow', () => {
+  it('writes the whole buffer on the calling thread; a bad fd is a disconnect, as upstream marks it', async () => {
+    const f = fakePort();
+    const out = { ...f.port, fd: f.writer } as unknown as LinuxPortBinding;
+    Object.defineProperty(out, 'isOpen', { get: () => true });
+    await writeNow(out, Buffer.from([0xaa, 0xaa, 0xaa, 0x96, 0x69, 0x00, 0x03, 0x20, 0x01, 0x22]));
+    const buf = Buffer.alloc(64);
+    const n = readSync(f.port.fd!, buf, 0, 64, null);
+    expect(buf.subarray(0, n).toString('hex')).toBe('aaaaaa966900032001' + '22');
+    f.close();
+    await expect(writeNow(out, Buffer.from('x'))).rejects.toMatchObject({ code: 'EBADF', disconnect: true });
   });
 });
