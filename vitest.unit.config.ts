@@ -15,6 +15,7 @@ export const needsDaemon = [
   'tests/crash/sigkill.test.ts', // 200 SIGKILLs of the built daemon on a socat pty
   'tests/drivers/nfc/pcsc.test.ts', // pcscd + vpcd
   'tests/drivers/serial/serial-pty.test.ts', // socat ptys
+  'tests/drivers/serial/sam-pty.test.ts',
   'tests/drivers/gpio/cdev-rig.test.ts', // a Debian kernel with gpio-sim under QEMU
   'tests/cli/broker-acl.test.ts', // mosquitto
   'tests/cli/broker-auth.test.ts',

@@ -340,7 +340,7 @@ export class WhitelistSync {
       const list = this.chunkSubscriptions();
       this.deps.settings?.set(SUBS_KEY, list.length ? list : undefined);
     } catch (err) {
-      this.deps.log.warn({ err: (err as Error).message }, 'chunk subscriptions not saved');
+      this.deps.log.warn({ err }, 'chunk subscriptions not saved');
     }
   }
 

@@ -14,7 +14,7 @@ export type Layer = 'shared' | 'drivers' | 'drivers-interface' | 'store' | 'cont
 /** The composition root (DESIGN: main.ts wires the concrete drivers to the rest) and its helpers. */
 const ROOT_FILES = new Set([
   'main.ts', 'services.ts', 'lifecycle.ts', 'health.ts', 'sd-notify.ts', 'runtime-flags.ts', 'simulation.ts', 'version.ts',
-  'visitor-erase.ts', 'data-dir.ts',
+  'visitor-erase.ts', 'data-dir.ts', 'simulation-sam.ts', 'sim-pty.ts',
 ]);
 /** Modules any layer may import: shared types, config schema, logger factory, the CSV writer, worker plumbing, credential formats. */
 const SHARED_FILES = new Set([
@@ -44,7 +44,8 @@ export const MAY_IMPORT: Record<Layer, readonly Layer[]> = {
   // sync/protocol/ is part of sync/ (which may import store/), and the part cli/ may import.
   protocol: ['shared', 'store', 'protocol'],
   sync: ['shared', 'controller', 'store', 'protocol', 'sync'],
-  admin: ['shared', 'controller', 'store', 'admin'],
+  // The registration desk's ID card reader reaches admin through its interface (DeskCardReader), wired by the root.
+  admin: ['shared', 'drivers-interface', 'controller', 'store', 'admin'],
   cli: ['shared', 'store', 'protocol', 'cli'],
   root: ['shared', 'drivers-interface', 'drivers', 'store', 'controller', 'protocol', 'sync', 'admin', 'cli', 'root'],
 };

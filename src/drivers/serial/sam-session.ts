@@ -160,7 +160,7 @@ export class SamSession {
   private open(): Promise<void> {
     return new Promise((resolve) => {
       const port = new SerialPortStream({ binding: this.binding, path: this.cfg.path, baudRate: this.cfg.baudRate, autoOpen: false });
-      port.on('error', (err: Error) => this.deps.log.warn({ reader: this.cfg.id, err: err.message }, 'serial port error'));
+      port.on('error', (err: Error) => this.deps.log.warn({ reader: this.cfg.id, err }, 'serial port error'));
       port.open((err) => {
         if (err) {
           this.down(`open failed: ${err.message}`);
