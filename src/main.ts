@@ -203,6 +203,8 @@ export async function main(argv = process.argv.slice(2)): Promise<void> {
     gate.on('event', (ev) =>
       process.stdout.write(sim.narrateEvent(ev, ev.reason === 'DUPLICATE_TAP' || ev.escortedBy ? undefined : gate.indicator.pattern) + '\n'),
     );
+    // Input a reader could not read (garbage typed, a bad frame) is said on the terminal too, not only in the log.
+    for (const reader of readers) reader.on('rejected', (reason) => process.stdout.write(sim.narrateRejected(reader.id, reason) + '\n'));
   }
 
   const notify = new SdNotify({ env: process.env, log: log.child({ component: 'sd-notify' }) });

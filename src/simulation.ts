@@ -193,6 +193,11 @@ export class Terminal {
 }
 
 /** One line per journal event, in words a newcomer understands. */
+/** A reader's refusal of its input (the reason never holds personal data: ReaderEventMap). */
+export function narrateRejected(readerId: string, reason: string): string {
+  return `  (reader ${readerId} rejected the input: ${reason})`;
+}
+
 export function narrateEvent(ev: JournalEvent, pattern?: string): string {
   const line = describeEvent(ev);
   return pattern && ev.type === 'access' ? `${line}   [indicator: ${pattern}]` : line;

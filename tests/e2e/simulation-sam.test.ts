@@ -69,4 +69,10 @@ describe('npm start: a tap through the simulated SAM reader', () => {
     await until('desk card', () => out.includes('desk reader: an ID card is on it'));
     expect(readFileSync(join(dir, 'gate.log'), 'utf8')).not.toContain(DEMO_ID);
   }, 60_000);
+
+  it('garbage typed at the terminal reader is said on the terminal, not only in the log', async () => {
+    await until('SAM reader ready', () => out.includes('SAM module ready'));
+    child.stdin!.write('zz!garbage\n');
+    await until('the refusal on the terminal', () => out.includes('(reader terminal rejected the input: unrecognized input'));
+  }, 30_000);
 });
