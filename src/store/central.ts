@@ -92,6 +92,9 @@ export class CentralStore {
       setContiguous: db.prepare('UPDATE central_gates SET contiguous_seq = ?, last_event_at = ? WHERE gate = ?'),
       setVerified: db.prepare('UPDATE central_gates SET verified_seq = ?, verified_hash = ? WHERE gate = ?'),
       setBroken: db.prepare('UPDATE central_gates SET broken_seq = ?, broken_reason = ? WHERE gate = ? AND broken_seq IS NULL'),
+      claimReplay: db.prepare(
+        'UPDATE central_gates SET replay_asked_at = ? WHERE gate = ? AND contiguous_seq = ? AND (replay_asked_at IS NULL OR replay_asked_at <= ?)',
+      ),
       setAcked: db.prepare('UPDATE central_gates SET acked_seq = max(acked_seq, ?) WHERE gate = ?'),
       anomaly: db.prepare('INSERT INTO central_anomalies (gate, seq, kind, detail, at) VALUES (?, ?, ?, ?, ?)'),
       gates: db.prepare<[], GateRow>('SELECT * FROM central_gates ORDER BY gate'),
@@ -250,6 +253,16 @@ export class CentralStore {
       after = seqs[seqs.length - 1]!.seq;
     }
     return out;
+  }
+
+  /**
+   * One collector of the group claims the right to ask this gate for a
+   * replay of the gap after `contiguousSeq`: true at most once per `graceMs`
+   * across every collector on this file (the claim and its check are one
+   * statement, under SQLite's write lock).
+   */
+  claimReplay(gate: string, contiguousSeq: number, nowMs: number, graceMs: number): boolean {
+    return this.stmt.claimReplay.run(nowMs, gate, contiguousSeq, nowMs - graceMs).changes === 1;
   }
 
   recordAck(gate: string, upTo: number): void {

@@ -9,7 +9,8 @@
 import { hostname } from 'node:os';
 import mqtt, { type MqttClient } from 'mqtt';
 import type { Logger } from '../../log.js';
-import type { CentralStore, GateChainState } from '../../store/central.js';
+import { CentralStore, type GateChainState } from '../../store/central.js';
+import { sqliteCollectorStore, type CollectorStore } from '../../store/collector-store.js';
 import type { JournalEvent } from '../../store/types.js';
 import { noNagle } from '../../sync/mqtt-link.js';
 import { envelopeBytes, signEnvelope } from '../../sync/protocol/envelope.js';
@@ -19,7 +20,8 @@ import { mqttOptions, type BrokerOptions, type SigningKey } from '../broker-opti
 import { buildCommand, publishCommand } from '../command-request.js';
 
 export interface CollectorDeps {
-  store: CentralStore;
+  /** SQLite (one machine) or PostgreSQL (collectors on several hosts): see store/collector-store.ts. */
+  store: CollectorStore | CentralStore;
   broker: BrokerOptions;
   signer: SigningKey;
   log: Logger;
@@ -31,19 +33,34 @@ export interface CollectorDeps {
 }
 
 const MAX_PAYLOAD = 32 * 1024 * 1024;
+/** Messages stored at once; more wait in arrival order (PostgreSQL round trips overlap, SQLite is one at a time anyway). */
+const CONCURRENCY = 16;
+/** A store that fails (PostgreSQL restarting) is retried with back-off this long before the message is dropped unacked (the gate resends). */
+const RETRY_FOR_MS = 20_000;
 
 export class Collector {
   private client: MqttClient | undefined;
   private timer: NodeJS.Timeout | undefined;
-  private readonly progress = new Map<string, { contiguous: number; since: number; replayedAt: number }>();
+  private readonly progress = new Map<string, { contiguous: number; since: number }>();
   private readonly reportedBreaks = new Set<string>();
   private readonly group: string;
   private readonly now: () => number;
+  private readonly store: CollectorStore;
   private connectedOnce = false;
+  private running = 0;
+  private readonly waiting: Array<() => Promise<void>> = [];
+  private chasing = false;
+  private stopping = false;
 
   constructor(private readonly deps: CollectorDeps) {
     this.group = deps.group ?? 'central';
     this.now = deps.now ?? Date.now;
+    this.store = deps.store instanceof CentralStore ? sqliteCollectorStore(deps.store) : deps.store;
+  }
+
+  /** Messages received and not yet stored (queued or in a store call). */
+  get backlog(): number {
+    return this.running + this.waiting.length;
   }
 
   /** Resolves once connected and subscribed the first time; keeps reconnecting after that. */
@@ -82,19 +99,60 @@ export class Collector {
           .catch((err: Error) => log.error({ err: err.message }, 'subscribe failed'));
       });
     });
-    this.timer = setInterval(() => this.chaseGaps(), 1_000);
+    this.timer = setInterval(() => {
+      if (this.chasing) return;
+      this.chasing = true;
+      this.chaseGaps()
+        .catch((err: Error) => log.warn({ err: err.message }, 'gap check failed'))
+        .finally(() => (this.chasing = false));
+    }, 1_000);
     this.timer.unref();
     await subscribed;
   }
 
   async stop(): Promise<void> {
+    this.stopping = true;
     clearInterval(this.timer);
     const c = this.client;
     this.client = undefined;
     if (c) await c.endAsync().catch(() => c.end(true));
+    // Let the store calls under way finish (bounded) before the caller closes the store.
+    const until = Date.now() + 10_000;
+    while ((this.running > 0 || this.chasing) && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+    this.waiting.length = 0;
   }
 
   private onMessage(topic: string, payload: Buffer): void {
+    this.waiting.push(() => this.handle(topic, payload));
+    this.pump();
+  }
+
+  private pump(): void {
+    while (this.running < CONCURRENCY && this.waiting.length > 0 && !this.stopping) {
+      const job = this.waiting.shift()!;
+      this.running++;
+      void job().finally(() => {
+        this.running--;
+        this.pump();
+      });
+    }
+  }
+
+  /** Run a store call, retrying with back-off while the store is unreachable (a PostgreSQL restart). */
+  private async retrying<T>(what: string, gate: string, fn: () => Promise<T>): Promise<T> {
+    const until = Date.now() + RETRY_FOR_MS;
+    for (let delay = 100; ; delay = Math.min(delay * 2, 2_000)) {
+      try {
+        return await fn();
+      } catch (err) {
+        if (this.stopping || Date.now() + delay > until || !transient(err)) throw err;
+        this.deps.log.warn({ gate, what, err: (err as Error).message, retryInMs: delay }, 'store unavailable; retrying');
+        await new Promise((r) => setTimeout(r, delay));
+      }
+    }
+  }
+
+  private async handle(topic: string, payload: Buffer): Promise<void> {
     const t = parseGateTopic(topic);
     if (!t) return;
     const { log } = this.deps;
@@ -106,26 +164,27 @@ export class Collector {
       return void this.bad(t.gate, t.rest, 'not JSON');
     }
     try {
-      if (t.rest === 'events') this.onEvents(t.site, t.gate, json);
+      if (t.rest === 'events') await this.onEvents(t.site, t.gate, json);
       // An alert is one journal event sent ahead of the backlog: stored like any other.
-      else if (t.rest === 'alerts') this.onEvents(t.site, t.gate, [json]);
-      else if (t.rest === 'registrations') this.onRegistration(t.site, t.gate, json);
-      else if (t.rest === 'status' && json !== undefined) this.onStatus(t.site, t.gate, json);
+      else if (t.rest === 'alerts') await this.onEvents(t.site, t.gate, [json]);
+      else if (t.rest === 'registrations') await this.onRegistration(t.site, t.gate, json);
+      else if (t.rest === 'status' && json !== undefined) await this.onStatus(t.site, t.gate, json);
     } catch (err) {
       log.error({ gate: t.gate, topic: t.rest, err: (err as Error).message }, 'message not stored');
     }
   }
 
-  private bad(gate: string, what: string, why: string): void {
+  private async bad(gate: string, what: string, why: string): Promise<void> {
     this.deps.log.warn({ gate, topic: what, why }, 'bad message ignored');
-    this.deps.store.noteAnomaly(gate, null, 'bad_payload', `${what}: ${why}`, this.now());
+    await this.store.noteAnomaly(gate, null, 'bad_payload', `${what}: ${why}`, this.now());
   }
 
-  private onEvents(site: string, gate: string, json: unknown): void {
+  private async onEvents(site: string, gate: string, json: unknown): Promise<void> {
     const r = eventsBatchSchema.safeParse(json);
     if (!r.success) return this.bad(gate, 'events', describeZodError(r.error));
     if (r.data.some((e) => e.gate !== gate)) return this.bad(gate, 'events', 'an event names another gate than its topic');
-    const res = this.deps.store.ingest(site, gate, r.data as unknown as JournalEvent[], this.now());
+    const events = r.data as unknown as JournalEvent[];
+    const res = await this.retrying('events', gate, () => this.store.ingest(site, gate, events, this.now()));
     if (res.conflicts) this.deps.log.error({ gate, conflicts: res.conflicts }, 'events differ from the stored ones with the same seq');
     this.noteBreak(res.state);
     // Ack even when everything was a duplicate: the gate resends because it missed our ack.
@@ -137,7 +196,7 @@ export class Collector {
     const body = envelopeBytes(signEnvelope({ upTo }, this.deps.signer.kid, this.deps.signer.key));
     this.client
       ?.publishAsync(gateTopics(site, gate).eventsAck, body, { qos: 1 })
-      .then(() => this.deps.store.recordAck(gate, upTo))
+      .then(() => this.store.recordAck(gate, upTo))
       .catch((err: Error) => this.deps.log.warn({ gate, upTo, err: err.message }, 'ack not sent; the gate will resend'));
   }
 
@@ -147,10 +206,11 @@ export class Collector {
     this.deps.log.error({ gate: st.gate, seq: st.brokenSeq, reason: st.brokenReason }, 'hash chain broken');
   }
 
-  private onRegistration(site: string, gate: string, json: unknown): void {
+  private async onRegistration(site: string, gate: string, json: unknown): Promise<void> {
     const r = registrationSchema.safeParse(json);
     if (!r.success) return this.bad(gate, 'registrations', describeZodError(r.error));
-    const fresh = this.deps.store.saveRegistration(site, gate, r.data.id, r.data, this.now());
+    const reg = r.data;
+    const fresh = await this.retrying('registrations', gate, () => this.store.saveRegistration(site, gate, reg.id, reg, this.now()));
     const body = envelopeBytes(signEnvelope({ id: r.data.id }, this.deps.signer.kid, this.deps.signer.key));
     this.client?.publishAsync(gateTopics(site, gate).registrationsAck, body, { qos: 1 }).catch((err: Error) => {
       this.deps.log.warn({ gate, err: err.message }, 'registration ack not sent; the gate will resend');
@@ -159,44 +219,57 @@ export class Collector {
     this.deps.log.info({ gate, registration: r.data.id, fresh }, 'registration stored');
   }
 
-  private onStatus(site: string, gate: string, json: unknown): void {
+  private async onStatus(site: string, gate: string, json: unknown): Promise<void> {
     const r = statusSchema.safeParse(json);
     const w = r.success ? undefined : willSchema.safeParse(json);
     if (!r.success && !w?.success) return this.bad(gate, 'status', describeZodError(r.error));
-    this.deps.store.saveStatus(site, gate, (r.success ? r.data : w!.data) as { online?: unknown }, this.now());
+    const status = (r.success ? r.data : w!.data) as { online?: unknown };
+    await this.retrying('status', gate, () => this.store.saveStatus(site, gate, status, this.now()));
     const j = r.success ? r.data.journal : undefined;
-    if (j && this.deps.store.adoptCheckpoint(site, gate, j.checkpointSeq, j.checkpointHash, this.now())) {
-      const st = this.deps.store.state(gate)!;
+    if (j && (await this.retrying('status', gate, () => this.store.adoptCheckpoint(site, gate, j.checkpointSeq, j.checkpointHash, this.now())))) {
+      const st = (await this.store.state(gate))!;
       this.deps.log.warn({ gate, checkpointSeq: j.checkpointSeq, upTo: st.contiguousSeq }, 'events purged by the gate before they were stored here; resumed from its checkpoint');
       this.noteBreak(st);
       this.ack(site, gate, st.contiguousSeq);
     }
   }
 
-  /** A gap that stopped moving: ask the gate to replay from the first missing seq. */
-  private chaseGaps(): void {
+  /**
+   * A gap that stopped moving: ask the gate to replay from the first missing
+   * seq. Every collector of the group watches; the one whose claim in the
+   * store wins asks, the others see the claim and stay quiet for the grace.
+   */
+  private async chaseGaps(): Promise<void> {
     if (!this.client?.connected) return;
     const now = this.now();
     const grace = this.deps.gapGraceMs ?? 10_000;
-    for (const st of this.deps.store.gates()) {
-      if (st.maxSeq <= st.contiguousSeq) {
-        this.progress.delete(st.gate);
-        continue;
-      }
+    const gapped = await this.store.gapped();
+    const seen = new Set<string>();
+    for (const st of gapped) {
+      seen.add(st.gate);
       const p = this.progress.get(st.gate);
       if (!p || p.contiguous !== st.contiguousSeq) {
-        this.progress.set(st.gate, { contiguous: st.contiguousSeq, since: now, replayedAt: 0 });
+        this.progress.set(st.gate, { contiguous: st.contiguousSeq, since: now });
         continue;
       }
-      if (now - p.since < grace || now - p.replayedAt < grace) continue;
-      p.replayedAt = now;
-      const gap = this.deps.store.gaps(st.gate, 1)[0];
-      if (!gap) continue;
+      if (now - p.since < grace) continue;
+      if (!(await this.store.claimReplay(st.gate, st.contiguousSeq, now, grace))) continue;
+      const gap = (await this.store.gaps(st.gate, 1))[0];
+      if (!gap || !this.client) continue;
       const cmd = buildCommand({ type: 'replay', fromSeq: gap.from, toSeq: gap.to }, now, 10 * 60_000);
       this.deps.log.warn({ gate: st.gate, fromSeq: gap.from, toSeq: gap.to }, 'gap in the event feed; replay requested');
       publishCommand(this.client, { site: st.site, gate: st.gate }, cmd, this.deps.signer).catch((err: Error) =>
         this.deps.log.warn({ gate: st.gate, err: err.message }, 'replay request not sent'),
       );
     }
+    for (const g of this.progress.keys()) if (!seen.has(g)) this.progress.delete(g);
   }
+}
+
+/** A store error worth retrying: the connection, not the data (node-postgres / PostgreSQL / SQLite busy). */
+function transient(err: unknown): boolean {
+  const code = (err as { code?: unknown }).code;
+  if (typeof code !== 'string') return /Connection terminated|connect|timeout/i.test((err as Error).message ?? '');
+  // PostgreSQL classes 08 (connection), 57P (shutdown / cannot connect now), 40 (serialization / deadlock), 53 (resources).
+  return /^(08|57P|40|53)/.test(code) || ['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'SQLITE_BUSY'].includes(code);
 }

@@ -1,0 +1,380 @@
+/**
+ * The collector's store on PostgreSQL (node-postgres): collectors on several
+ * hosts of one `$share` group share it. Every ingest is one transaction that
+ * first takes the gate's row lock (an upsert on central_gates), so batches of
+ * one gate received by different collectors are stored and verified one after
+ * the other, each seeing what the previous one committed: the chain state
+ * never skips, repeats or races, and the contiguous seq each returns (what
+ * the collector acks) is what the database holds.
+ */
+import pg from 'pg';
+import { GENESIS_HASH, eventBody, hashBody, type VerifyResult } from './journal.js';
+import { CENTRAL_PG_SCHEMA } from './schema/central-pg.js';
+import { verifyPaged, type CollectorStore, type StoredAnomaly, type StoredStatus } from './collector-store.js';
+import type { GateChainState, IngestResult, SeqRange } from './central.js';
+import type { JournalEvent } from './types.js';
+
+interface GateRow {
+  gate: string;
+  site: string;
+  contiguous_seq: number;
+  verified_seq: number;
+  verified_hash: string;
+  broken_seq: number | null;
+  broken_reason: string | null;
+  acked_seq: number;
+  max_seq: number;
+}
+
+interface Candidate {
+  body: string;
+  hash: string;
+}
+
+const WALK = 5_000;
+/** Any lock number: serialises concurrent migrations of collectors starting together. */
+const MIGRATION_LOCK = 0x6761_7465;
+
+// BIGINT (oid 20) as a JS number: seqs and epoch milliseconds stay far below 2^53.
+const types = {
+  getTypeParser: ((oid: number, format?: string) =>
+    oid === 20 ? (v: string) => Number(v) : pg.types.getTypeParser(oid, format as 'text')) as typeof pg.types.getTypeParser,
+};
+
+export class PgCentralStore implements CollectorStore {
+  readonly kind = 'postgres' as const;
+  private readonly pendingAcks = new Map<string, number>();
+  private ackTimer: NodeJS.Timeout | undefined;
+  private closed = false;
+
+  private constructor(private readonly pool: pg.Pool) {}
+
+  /**
+   * Connect (and unless `mustExist`, migrate). `mustExist`: a reader that
+   * must not create tables; refuses a database without the collector's schema.
+   */
+  static async open(url: string, opts: { mustExist?: boolean; poolSize?: number } = {}): Promise<PgCentralStore> {
+    const pool = new pg.Pool({ connectionString: url, max: opts.poolSize ?? 8, types, connectionTimeoutMillis: 10_000, idleTimeoutMillis: 30_000 });
+    // An idle client whose server went away (a PostgreSQL restart) emits
+    // 'error' on the pool; unhandled it would kill the process. The next
+    // query gets a fresh connection.
+    pool.on('error', () => {});
+    const store = new PgCentralStore(pool);
+    try {
+      if (opts.mustExist) {
+        const r = await pool.query<{ t: string | null }>("SELECT to_regclass('central_events')::text AS t");
+        if (!r.rows[0]?.t) throw Object.assign(new Error('not a collector store: no central_events table'), { code: 'NOT_A_CENTRAL_DB' });
+      } else await store.migrate();
+    } catch (e) {
+      await pool.end().catch(() => {});
+      throw e;
+    }
+    return store;
+  }
+
+  private async migrate(): Promise<void> {
+    await this.tx(async (c) => {
+      await c.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK]);
+      await c.query('CREATE TABLE IF NOT EXISTS schema_migrations (id TEXT PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL)');
+      const applied = new Set((await c.query<{ id: string }>('SELECT id FROM schema_migrations')).rows.map((r) => r.id));
+      const tables = await c.query<{ n: number }>(
+        "SELECT count(*)::int AS n FROM pg_tables WHERE schemaname = current_schema() AND tablename NOT LIKE 'central\\_%' AND tablename <> 'schema_migrations'",
+      );
+      // Never turn another application's database into a collector store.
+      if (applied.size === 0 && tables.rows[0]!.n > 0) {
+        throw Object.assign(new Error('database holds other tables: not a collector store (gatectl central --db)'), { code: 'NOT_A_CENTRAL_DB' });
+      }
+      for (const m of CENTRAL_PG_SCHEMA) {
+        if (applied.has(m.id)) continue;
+        await c.query(m.sql);
+        await c.query('INSERT INTO schema_migrations (id, applied_at) VALUES ($1, now())', [m.id]);
+      }
+    });
+  }
+
+  private async tx<T>(fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
+    const c = await this.pool.connect();
+    let broken = false;
+    try {
+      await c.query('BEGIN');
+      const out = await fn(c);
+      await c.query('COMMIT');
+      return out;
+    } catch (e) {
+      await c.query('ROLLBACK').catch(() => (broken = true));
+      throw e;
+    } finally {
+      c.release(broken);
+    }
+  }
+
+  /** Ensure the gate's row and lock it for this transaction (the upsert takes the row lock). */
+  private async lockGate(c: pg.PoolClient, site: string, gate: string): Promise<GateRow> {
+    const r = await c.query<GateRow>(
+      `INSERT INTO central_gates (gate, site, verified_hash) VALUES ($1, $2, $3)
+       ON CONFLICT (gate) DO UPDATE SET gate = excluded.gate
+       RETURNING gate, site, contiguous_seq, verified_seq, verified_hash, broken_seq, broken_reason, acked_seq, max_seq`,
+      [gate, site, GENESIS_HASH],
+    );
+    return r.rows[0]!;
+  }
+
+  async ingest(site: string, gate: string, events: readonly JournalEvent[], nowMs: number): Promise<IngestResult> {
+    const batch = new Map<number, Candidate & { ev: JournalEvent }>();
+    for (const ev of events) if (!batch.has(ev.seq)) batch.set(ev.seq, { ev, body: eventBody(ev), hash: ev.hash });
+    const list = [...batch.values()];
+    return this.tx(async (c) => {
+      const row = await this.lockGate(c, site, gate);
+      // One statement: insert the batch, and read what this gate had stored
+      // beyond its contiguous prefix before it (the CTE's snapshot does not
+      // see its own inserts): the rows to walk and to compare duplicates with.
+      const r = await c.query<{ k: string; seq: number; hash: string | null; body: string | null }>(
+        `WITH ins AS (
+           INSERT INTO central_events (gate, seq, id, ts, type, hash, body, received_at)
+           SELECT $1, s, i, t, ty, h, b, $8 FROM unnest($2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[]) AS u(s, i, t, ty, h, b)
+           ON CONFLICT (gate, seq) DO NOTHING
+           RETURNING seq)
+         SELECT 'i' AS k, seq, NULL AS hash, NULL AS body FROM ins
+         UNION ALL
+         SELECT 'o', seq, hash, body FROM (SELECT seq, hash, body FROM central_events WHERE gate = $1 AND seq > $9 ORDER BY seq LIMIT ${WALK}) o`,
+        [gate, list.map((x) => x.ev.seq), list.map((x) => x.ev.id), list.map((x) => x.ev.ts), list.map((x) => x.ev.type), list.map((x) => x.hash), list.map((x) => x.body), nowMs, row.contiguous_seq],
+      );
+      const insertedSeqs = new Set<number>();
+      const known = new Map<number, Candidate>();
+      let olderPageFull = 0;
+      for (const x of r.rows) {
+        if (x.k === 'i') insertedSeqs.add(x.seq);
+        else (known.set(x.seq, { hash: x.hash!, body: x.body! }), olderPageFull++);
+      }
+      for (const s of insertedSeqs) known.set(s, batch.get(s)!);
+      let duplicates = 0;
+      let conflicts = 0;
+      const dupSeqs = list.filter((x) => !insertedSeqs.has(x.ev.seq)).map((x) => x.ev.seq);
+      if (dupSeqs.length > 0) {
+        const stored = await c.query<{ seq: number; hash: string }>('SELECT seq, hash FROM central_events WHERE gate = $1 AND seq = ANY($2::bigint[])', [gate, dupSeqs]);
+        for (const s of stored.rows) {
+          const mine = batch.get(s.seq)!;
+          if (s.hash === mine.hash) duplicates++;
+          else {
+            conflicts++;
+            await this.anomaly(c, gate, s.seq, 'conflict', `received hash ${mine.hash} differs from stored ${s.hash}`, nowMs);
+          }
+        }
+      }
+      const maxIns = insertedSeqs.size ? Math.max(...insertedSeqs) : 0;
+      const st = insertedSeqs.size > 0 ? await this.advance(c, row, known, olderPageFull >= WALK, nowMs) : row;
+      const maxSeq = Math.max(row.max_seq, maxIns);
+      if (insertedSeqs.size > 0) {
+        await c.query(
+          `UPDATE central_gates SET contiguous_seq = $2, verified_seq = $3, verified_hash = $4, broken_seq = $5, broken_reason = $6,
+             max_seq = $7, last_event_at = $8 WHERE gate = $1`,
+          [gate, st.contiguous_seq, st.verified_seq, st.verified_hash, st.broken_seq, st.broken_reason, maxSeq, nowMs],
+        );
+      }
+      return { inserted: insertedSeqs.size, duplicates, conflicts, state: toState({ ...st, max_seq: maxSeq }) };
+    });
+  }
+
+  /**
+   * Walk from the contiguous prefix over `known` rows (and, when the first
+   * page of stored rows was full, further pages read in this transaction),
+   * moving the prefix and, while the chain holds, the verified seq.
+   */
+  private async advance(c: pg.PoolClient, row: GateRow, known: Map<number, Candidate>, morePages: boolean, nowMs: number): Promise<GateRow> {
+    const st = { ...row };
+    for (;;) {
+      let next = known.get(st.contiguous_seq + 1);
+      if (!next && morePages) {
+        const page = await c.query<{ seq: number; hash: string; body: string }>(
+          `SELECT seq, hash, body FROM central_events WHERE gate = $1 AND seq > $2 ORDER BY seq LIMIT ${WALK}`,
+          [row.gate, st.contiguous_seq],
+        );
+        known.clear();
+        for (const p of page.rows) known.set(p.seq, { hash: p.hash, body: p.body });
+        morePages = page.rows.length >= WALK;
+        next = known.get(st.contiguous_seq + 1);
+      }
+      if (!next) break;
+      const seq = st.contiguous_seq + 1;
+      st.contiguous_seq = seq;
+      if (st.broken_seq !== null) continue;
+      const problem = chainProblem(seq, next.body, next.hash, st.verified_hash);
+      if (problem) {
+        st.broken_seq = seq;
+        st.broken_reason = problem;
+        await this.anomaly(c, row.gate, seq, 'chain_broken', problem, nowMs);
+        continue;
+      }
+      st.verified_seq = seq;
+      st.verified_hash = next.hash;
+    }
+    return st;
+  }
+
+  async adoptCheckpoint(site: string, gate: string, seq: number, hash: string, nowMs: number): Promise<boolean> {
+    return this.tx(async (c) => {
+      const row = await this.lockGate(c, site, gate);
+      if (row.contiguous_seq >= seq) return false;
+      const from = row.contiguous_seq + 1;
+      await this.anomaly(c, gate, seq, 'purged_before_collected', `events ${from}..${seq} were purged by the gate before this store had them; chain resumed from the gate's checkpoint`, nowMs);
+      const stored = await c.query<{ hash: string }>('SELECT hash FROM central_events WHERE gate = $1 AND seq = $2', [gate, seq]);
+      if (stored.rows[0] && stored.rows[0].hash !== hash) {
+        await this.anomaly(c, gate, seq, 'conflict', `checkpoint hash ${hash} differs from stored ${stored.rows[0].hash}`, nowMs);
+      }
+      const moved: GateRow = { ...row, contiguous_seq: seq };
+      if (row.broken_seq === null && row.verified_seq < seq) (moved.verified_seq = seq), (moved.verified_hash = hash);
+      const st = await this.advance(c, moved, new Map(), true, nowMs);
+      await c.query(
+        `UPDATE central_gates SET contiguous_seq = $2, verified_seq = $3, verified_hash = $4, broken_seq = $5, broken_reason = $6, last_event_at = $7 WHERE gate = $1`,
+        [gate, st.contiguous_seq, st.verified_seq, st.verified_hash, st.broken_seq, st.broken_reason, nowMs],
+      );
+      return true;
+    });
+  }
+
+  private async anomaly(c: pg.PoolClient | pg.Pool, gate: string, seq: number | null, kind: string, detail: string, nowMs: number): Promise<void> {
+    await c.query('INSERT INTO central_anomalies (gate, seq, kind, detail, at) VALUES ($1, $2, $3, $4, $5)', [gate, seq, kind, detail, nowMs]);
+  }
+
+  async state(gate: string): Promise<GateChainState | undefined> {
+    const r = await this.pool.query<GateRow>('SELECT * FROM central_gates WHERE gate = $1', [gate]);
+    return r.rows[0] ? toState(r.rows[0]) : undefined;
+  }
+
+  async gates(): Promise<GateChainState[]> {
+    return (await this.pool.query<GateRow>('SELECT * FROM central_gates ORDER BY gate')).rows.map(toState);
+  }
+
+  async gapped(): Promise<GateChainState[]> {
+    return (await this.pool.query<GateRow>('SELECT * FROM central_gates WHERE max_seq > contiguous_seq ORDER BY gate')).rows.map(toState);
+  }
+
+  async gaps(gate: string, limit = 100): Promise<SeqRange[]> {
+    const st = await this.state(gate);
+    if (!st) return [];
+    const out: SeqRange[] = [];
+    let expect = st.contiguousSeq + 1;
+    let after = st.contiguousSeq;
+    while (out.length < limit) {
+      const seqs = (await this.pool.query<{ seq: number }>(`SELECT seq FROM central_events WHERE gate = $1 AND seq > $2 ORDER BY seq LIMIT ${WALK}`, [gate, after])).rows;
+      if (seqs.length === 0) break;
+      for (const { seq } of seqs) {
+        if (seq > expect) out.push({ from: expect, to: seq - 1 });
+        expect = seq + 1;
+        if (out.length >= limit) break;
+      }
+      after = seqs[seqs.length - 1]!.seq;
+    }
+    return out;
+  }
+
+  async claimReplay(gate: string, contiguousSeq: number, nowMs: number, graceMs: number): Promise<boolean> {
+    const r = await this.pool.query(
+      'UPDATE central_gates SET replay_asked_at = $2 WHERE gate = $1 AND contiguous_seq = $3 AND (replay_asked_at IS NULL OR replay_asked_at <= $4)',
+      [gate, nowMs, contiguousSeq, nowMs - graceMs],
+    );
+    return r.rowCount === 1;
+  }
+
+  /**
+   * The acked seq is bookkeeping (what the gate was told), not evidence: acks
+   * are gathered and written for all gates in one statement every 250 ms, so
+   * a busy feed does not double its write transactions. Flushed on close.
+   */
+  async recordAck(gate: string, upTo: number): Promise<void> {
+    this.pendingAcks.set(gate, Math.max(this.pendingAcks.get(gate) ?? 0, upTo));
+    if (!this.ackTimer && !this.closed) {
+      this.ackTimer = setTimeout(() => void this.flushAcks().catch(() => {}), 250);
+      this.ackTimer.unref();
+    }
+  }
+
+  private async flushAcks(): Promise<void> {
+    this.ackTimer = undefined;
+    if (this.pendingAcks.size === 0) return;
+    // Sorted: two collectors flushing at once lock the rows in one order (no deadlock).
+    const entries = [...this.pendingAcks.entries()].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+    this.pendingAcks.clear();
+    await this.pool.query(
+      `UPDATE central_gates g SET acked_seq = GREATEST(g.acked_seq, v.a) FROM unnest($1::text[], $2::bigint[]) AS v(gate, a) WHERE g.gate = v.gate`,
+      [entries.map((e) => e[0]), entries.map((e) => e[1])],
+    );
+  }
+
+  async events(gate: string, fromSeq: number, toSeq = Number.MAX_SAFE_INTEGER, limit = 1_000): Promise<JournalEvent[]> {
+    const r = await this.pool.query<{ body: string; hash: string }>(
+      'SELECT body, hash FROM central_events WHERE gate = $1 AND seq >= $2 AND seq <= $3 ORDER BY seq LIMIT $4',
+      [gate, fromSeq, Math.min(toSeq, Number.MAX_SAFE_INTEGER), limit],
+    );
+    return r.rows.map((x) => ({ ...(JSON.parse(x.body) as object), hash: x.hash }) as JournalEvent);
+  }
+
+  async verifyAll(): Promise<Array<{ gate: string; result: VerifyResult }>> {
+    const gates = (await this.pool.query<{ gate: string }>('SELECT DISTINCT gate FROM central_events ORDER BY gate')).rows.map((r) => r.gate);
+    const out: Array<{ gate: string; result: VerifyResult }> = [];
+    for (const gate of gates) {
+      const result = await verifyPaged(async (after) =>
+        (await this.pool.query<{ seq: number; hash: string; body: string }>(`SELECT seq, hash, body FROM central_events WHERE gate = $1 AND seq > $2 ORDER BY seq LIMIT ${WALK}`, [gate, after])).rows,
+      );
+      out.push({ gate, result });
+    }
+    return out;
+  }
+
+  async saveRegistration(site: string, gate: string, id: string, body: unknown, nowMs: number): Promise<boolean> {
+    const r = await this.pool.query(
+      'INSERT INTO central_registrations (id, gate, site, body, received_at) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (id) DO NOTHING',
+      [id, gate, site, JSON.stringify(body), nowMs],
+    );
+    return r.rowCount === 1;
+  }
+
+  async saveStatus(site: string, gate: string, status: { online?: unknown }, nowMs: number): Promise<void> {
+    await this.pool.query(
+      `INSERT INTO central_statuses (gate, site, online, body, received_at) VALUES ($1, $2, $3, $4, $5)
+       ON CONFLICT (gate) DO UPDATE SET site = excluded.site, online = excluded.online, body = excluded.body, received_at = excluded.received_at`,
+      [gate, site, status.online !== false, JSON.stringify(status), nowMs],
+    );
+  }
+
+  async statuses(): Promise<StoredStatus[]> {
+    const r = await this.pool.query<{ gate: string; site: string; online: boolean; body: string; received_at: number }>('SELECT * FROM central_statuses ORDER BY gate');
+    return r.rows.map((x) => ({ gate: x.gate, site: x.site, online: x.online, status: JSON.parse(x.body) as unknown, receivedAt: x.received_at }));
+  }
+
+  async anomalies(gate: string): Promise<StoredAnomaly[]> {
+    return (await this.pool.query<StoredAnomaly>('SELECT seq, kind, detail, at FROM central_anomalies WHERE gate = $1 ORDER BY n', [gate])).rows;
+  }
+
+  async noteAnomaly(gate: string, seq: number | null, kind: string, detail: string, nowMs: number): Promise<void> {
+    await this.anomaly(this.pool, gate, seq, kind, detail, nowMs);
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    clearTimeout(this.ackTimer);
+    await this.flushAcks().catch(() => {});
+    await this.pool.end();
+  }
+}
+
+function toState(r: GateRow): GateChainState {
+  return {
+    gate: r.gate,
+    site: r.site,
+    contiguousSeq: r.contiguous_seq,
+    verifiedSeq: r.verified_seq,
+    ...(r.broken_seq !== null ? { brokenSeq: r.broken_seq, brokenReason: r.broken_reason ?? '' } : {}),
+    ackedSeq: r.acked_seq,
+    maxSeq: r.max_seq,
+  };
+}
+
+/** Why a stored event does not follow `prevHash` in the chain (same checks as the SQLite store). */
+function chainProblem(seq: number, body: string, hash: string, prevHash: string): string | undefined {
+  const ev = JSON.parse(body) as { prevHash?: unknown };
+  if (ev.prevHash !== prevHash) return `seq ${seq}: prevHash does not match the hash of seq ${seq - 1}`;
+  if (hashBody(prevHash, body) !== hash) return `seq ${seq}: hash does not match its content`;
+  return undefined;
+}
