@@ -120,59 +120,109 @@ export class PgCentralStore implements CollectorStore {
   }
 
   async ingest(site: string, gate: string, events: readonly JournalEvent[], nowMs: number): Promise<IngestResult> {
-    const batch = new Map<number, Candidate & { ev: JournalEvent }>();
-    for (const ev of events) if (!batch.has(ev.seq)) batch.set(ev.seq, { ev, body: eventBody(ev), hash: ev.hash });
-    const list = [...batch.values()];
-    return this.tx(async (c) => {
-      const row = await this.lockGate(c, site, gate);
-      // One statement: insert the batch, and read what this gate had stored
-      // beyond its contiguous prefix before it (the CTE's snapshot does not
-      // see its own inserts): the rows to walk and to compare duplicates with.
-      const r = await c.query<{ k: string; seq: number; hash: string | null; body: string | null }>(
+    return (await this.ingestMany([{ site, gate, events }], nowMs))[0]!;
+  }
+
+  /**
+   * Several gates' batches in ONE transaction (what a busy collector does
+   * with the messages waiting for it): the gates' rows are locked in gate
+   * order (two collectors locking overlapping sets never deadlock), the
+   * events of all of them go in with one statement, and the chain states
+   * are written back with one more. Batches of one gate are merged.
+   * Results come back in the order of `batches`.
+   */
+  async ingestMany(batches: ReadonlyArray<{ site: string; gate: string; events: readonly JournalEvent[] }>, nowMs: number): Promise<IngestResult[]> {
+    const byGate = new Map<string, { site: string; batch: Map<number, Candidate & { ev: JournalEvent }> }>();
+    for (const b of batches) {
+      let g = byGate.get(b.gate);
+      if (!g) byGate.set(b.gate, (g = { site: b.site, batch: new Map() }));
+      for (const ev of b.events) if (!g.batch.has(ev.seq)) g.batch.set(ev.seq, { ev, body: eventBody(ev), hash: ev.hash });
+    }
+    const gates = [...byGate.keys()].sort();
+    const out = await this.tx(async (c) => {
+      const locked = await c.query<GateRow>(
+        `INSERT INTO central_gates (gate, site, verified_hash)
+         SELECT g, s, $3 FROM unnest($1::text[], $2::text[]) AS u(g, s) ORDER BY g
+         ON CONFLICT (gate) DO UPDATE SET gate = excluded.gate
+         RETURNING gate, site, contiguous_seq, verified_seq, verified_hash, broken_seq, broken_reason, acked_seq, max_seq`,
+        [gates, gates.map((g) => byGate.get(g)!.site), GENESIS_HASH],
+      );
+      const rows = new Map(locked.rows.map((r) => [r.gate, r]));
+      const all = gates.flatMap((g) => [...byGate.get(g)!.batch.values()].map((x) => ({ gate: g, ...x })));
+      // One statement: insert every batch, and read what each gate had stored
+      // beyond its contiguous prefix before (the CTE's snapshot does not see
+      // its own inserts): the rows to walk and to compare duplicates with.
+      const r = await c.query<{ k: string; gate: string; seq: number; hash: string | null; body: string | null }>(
         `WITH ins AS (
            INSERT INTO central_events (gate, seq, id, ts, type, hash, body, received_at)
-           SELECT $1, s, i, t, ty, h, b, $8 FROM unnest($2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[]) AS u(s, i, t, ty, h, b)
+           SELECT g, s, i, t, ty, h, b, $8 FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[]) AS u(g, s, i, t, ty, h, b)
            ON CONFLICT (gate, seq) DO NOTHING
-           RETURNING seq)
-         SELECT 'i' AS k, seq, NULL AS hash, NULL AS body FROM ins
+           RETURNING gate, seq)
+         SELECT 'i' AS k, gate, seq, NULL AS hash, NULL AS body FROM ins
          UNION ALL
-         SELECT 'o', seq, hash, body FROM (SELECT seq, hash, body FROM central_events WHERE gate = $1 AND seq > $9 ORDER BY seq LIMIT ${WALK}) o`,
-        [gate, list.map((x) => x.ev.seq), list.map((x) => x.ev.id), list.map((x) => x.ev.ts), list.map((x) => x.ev.type), list.map((x) => x.hash), list.map((x) => x.body), nowMs, row.contiguous_seq],
+         SELECT 'o', v.g, o.seq, o.hash, o.body FROM unnest($9::text[], $10::bigint[]) AS v(g, c)
+           CROSS JOIN LATERAL (SELECT seq, hash, body FROM central_events WHERE gate = v.g AND seq > v.c ORDER BY seq LIMIT ${WALK}) o`,
+        [
+          all.map((x) => x.gate), all.map((x) => x.ev.seq), all.map((x) => x.ev.id), all.map((x) => x.ev.ts), all.map((x) => x.ev.type),
+          all.map((x) => x.hash), all.map((x) => x.body), nowMs, gates, gates.map((g) => rows.get(g)!.contiguous_seq),
+        ],
       );
-      const insertedSeqs = new Set<number>();
-      const known = new Map<number, Candidate>();
-      let olderPageFull = 0;
+      const inserted = new Map<string, Set<number>>(gates.map((g) => [g, new Set<number>()]));
+      const known = new Map<string, Map<number, Candidate>>(gates.map((g) => [g, new Map<number, Candidate>()]));
+      const olderCount = new Map<string, number>();
       for (const x of r.rows) {
-        if (x.k === 'i') insertedSeqs.add(x.seq);
-        else (known.set(x.seq, { hash: x.hash!, body: x.body! }), olderPageFull++);
+        if (x.k === 'i') inserted.get(x.gate)!.add(x.seq);
+        else (known.get(x.gate)!.set(x.seq, { hash: x.hash!, body: x.body! }), olderCount.set(x.gate, (olderCount.get(x.gate) ?? 0) + 1));
       }
-      for (const s of insertedSeqs) known.set(s, batch.get(s)!);
-      let duplicates = 0;
-      let conflicts = 0;
-      const dupSeqs = list.filter((x) => !insertedSeqs.has(x.ev.seq)).map((x) => x.ev.seq);
+      const dupGates: string[] = [];
+      const dupSeqs: number[] = [];
+      for (const g of gates) {
+        for (const s of inserted.get(g)!) known.get(g)!.set(s, byGate.get(g)!.batch.get(s)!);
+        for (const s of byGate.get(g)!.batch.keys()) if (!inserted.get(g)!.has(s)) (dupGates.push(g), dupSeqs.push(s));
+      }
+      const duplicates = new Map<string, number>();
+      const conflicts = new Map<string, number>();
       if (dupSeqs.length > 0) {
-        const stored = await c.query<{ seq: number; hash: string }>('SELECT seq, hash FROM central_events WHERE gate = $1 AND seq = ANY($2::bigint[])', [gate, dupSeqs]);
+        const stored = await c.query<{ gate: string; seq: number; hash: string }>(
+          'SELECT e.gate, e.seq, e.hash FROM central_events e JOIN unnest($1::text[], $2::bigint[]) AS v(g, s) ON e.gate = v.g AND e.seq = v.s',
+          [dupGates, dupSeqs],
+        );
         for (const s of stored.rows) {
-          const mine = batch.get(s.seq)!;
-          if (s.hash === mine.hash) duplicates++;
+          const mine = byGate.get(s.gate)!.batch.get(s.seq)!;
+          if (s.hash === mine.hash) duplicates.set(s.gate, (duplicates.get(s.gate) ?? 0) + 1);
           else {
-            conflicts++;
-            await this.anomaly(c, gate, s.seq, 'conflict', `received hash ${mine.hash} differs from stored ${s.hash}`, nowMs);
+            conflicts.set(s.gate, (conflicts.get(s.gate) ?? 0) + 1);
+            await this.anomaly(c, s.gate, s.seq, 'conflict', `received hash ${mine.hash} differs from stored ${s.hash}`, nowMs);
           }
         }
       }
-      const maxIns = insertedSeqs.size ? Math.max(...insertedSeqs) : 0;
-      const st = insertedSeqs.size > 0 ? await this.advance(c, row, known, olderPageFull >= WALK, nowMs) : row;
-      const maxSeq = Math.max(row.max_seq, maxIns);
-      if (insertedSeqs.size > 0) {
+      const results = new Map<string, IngestResult>();
+      const changed: GateRow[] = [];
+      for (const g of gates) {
+        const row = rows.get(g)!;
+        const ins = inserted.get(g)!;
+        let maxIns = 0;
+        for (const s of ins) if (s > maxIns) maxIns = s;
+        const st = ins.size > 0 ? await this.advance(c, row, known.get(g)!, (olderCount.get(g) ?? 0) >= WALK, nowMs) : row;
+        const next = { ...st, max_seq: Math.max(row.max_seq, maxIns) };
+        if (ins.size > 0) changed.push(next);
+        results.set(g, { inserted: ins.size, duplicates: duplicates.get(g) ?? 0, conflicts: conflicts.get(g) ?? 0, state: toState(next) });
+      }
+      if (changed.length > 0) {
         await c.query(
-          `UPDATE central_gates SET contiguous_seq = $2, verified_seq = $3, verified_hash = $4, broken_seq = $5, broken_reason = $6,
-             max_seq = $7, last_event_at = $8 WHERE gate = $1`,
-          [gate, st.contiguous_seq, st.verified_seq, st.verified_hash, st.broken_seq, st.broken_reason, maxSeq, nowMs],
+          `UPDATE central_gates t SET contiguous_seq = v.c, verified_seq = v.vs, verified_hash = v.vh, broken_seq = v.bs, broken_reason = v.br,
+             max_seq = v.m, last_event_at = $8
+           FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::text[], $5::bigint[], $6::text[], $7::bigint[]) AS v(g, c, vs, vh, bs, br, m)
+           WHERE t.gate = v.g`,
+          [
+            changed.map((x) => x.gate), changed.map((x) => x.contiguous_seq), changed.map((x) => x.verified_seq), changed.map((x) => x.verified_hash),
+            changed.map((x) => x.broken_seq), changed.map((x) => x.broken_reason), changed.map((x) => x.max_seq), nowMs,
+          ],
         );
       }
-      return { inserted: insertedSeqs.size, duplicates, conflicts, state: toState({ ...st, max_seq: maxSeq }) };
+      return results;
     });
+    return batches.map((b) => out.get(b.gate)!);
   }
 
   /**

@@ -11,6 +11,12 @@ import type { JournalEvent } from './types.js';
 
 export type { GateChainState, IngestResult, SeqRange } from './central.js';
 
+export interface IngestBatch {
+  site: string;
+  gate: string;
+  events: readonly JournalEvent[];
+}
+
 export interface StoredStatus {
   gate: string;
   site: string;
@@ -34,6 +40,8 @@ export interface CollectorStore {
    * holds the gate's chain state: two collectors never advance one gate at once.
    */
   ingest(site: string, gate: string, events: readonly JournalEvent[], nowMs: number): Promise<IngestResult>;
+  /** Batches of several gates at once (one transaction on PostgreSQL); results in the order given. */
+  ingestMany(batches: ReadonlyArray<IngestBatch>, nowMs: number): Promise<IngestResult[]>;
   /** The gate purged up to `seq` (hash `hash`): resume its chain there. True when anything moved. */
   adoptCheckpoint(site: string, gate: string, seq: number, hash: string, nowMs: number): Promise<boolean>;
   state(gate: string): Promise<GateChainState | undefined>;
@@ -60,6 +68,7 @@ export function sqliteCollectorStore(s: CentralStore): CollectorStore {
   return {
     kind: 'sqlite',
     ingest: async (site, gate, events, nowMs) => s.ingest(site, gate, events, nowMs),
+    ingestMany: async (batches, nowMs) => batches.map((b) => s.ingest(b.site, b.gate, b.events, nowMs)),
     adoptCheckpoint: async (site, gate, seq, hash, nowMs) => s.adoptCheckpoint(site, gate, seq, hash, nowMs),
     state: async (gate) => s.state(gate),
     gates: async () => s.gates(),

@@ -127,6 +127,27 @@ describe('collector store on postgres: two collectors, one gate', () => {
     }
   });
 
+  it('ingestMany: overlapping sets of gates from two stores at once, every chain whole, no deadlock', async () => {
+    const url = await postgres.createDatabase('many');
+    const a = await PgCentralStore.open(url, { poolSize: 4 });
+    const b = await PgCentralStore.open(url, { poolSize: 4 });
+    try {
+      const gates = ['m1', 'm2', 'm3', 'm4', 'm5'];
+      const evs = new Map(gates.map((g) => [g, gateEvents(g, 100)]));
+      // Groups of batches for several gates (in varying gate order), each group given to both stores.
+      const groups = Array.from({ length: 20 }, (_, i) =>
+        (i % 2 ? [...gates].reverse() : gates).slice(i % 3).map((g) => ({ site: 's1', gate: g, events: evs.get(g)!.slice(i * 5, i * 5 + 5) })),
+      );
+      for (const g of gates) groups.push([{ site: 's1', gate: g, events: evs.get(g)! }]); // the gates resend everything once
+      await Promise.all(groups.flatMap((grp) => [a.ingestMany(grp, 1), b.ingestMany(grp, 1)]));
+      for (const g of gates) expect(await a.state(g), g).toMatchObject({ contiguousSeq: 100, verifiedSeq: 100, maxSeq: 100 });
+      expect((await b.verifyAll()).map((v) => [v.gate, v.result.ok, v.result.checked])).toEqual(gates.map((g) => [g, true, 100]));
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
+
   it('adopts a purge checkpoint like the SQLite store', async () => {
     const pre = openStore({ path: ':memory:', synchronous: 'normal', gateId: 'g2' });
     const evs = Array.from({ length: 5 }, () => pre.journal.append({ type: 'startup' }, Date.now()));

@@ -10,7 +10,7 @@ import { hostname } from 'node:os';
 import mqtt, { type MqttClient } from 'mqtt';
 import type { Logger } from '../../log.js';
 import { CentralStore, type GateChainState } from '../../store/central.js';
-import { sqliteCollectorStore, type CollectorStore } from '../../store/collector-store.js';
+import { sqliteCollectorStore, type CollectorStore, type IngestBatch } from '../../store/collector-store.js';
 import type { JournalEvent } from '../../store/types.js';
 import { noNagle } from '../../sync/mqtt-link.js';
 import { envelopeBytes, signEnvelope } from '../../sync/protocol/envelope.js';
@@ -33,8 +33,11 @@ export interface CollectorDeps {
 }
 
 const MAX_PAYLOAD = 32 * 1024 * 1024;
-/** Messages stored at once; more wait in arrival order (PostgreSQL round trips overlap, SQLite is one at a time anyway). */
-const CONCURRENCY = 16;
+/** Store calls at once; more wait in arrival order (PostgreSQL round trips overlap, SQLite is one at a time anyway). */
+const CONCURRENCY = 8;
+/** At most this many waiting event batches (and about this many events) go to the store in one call. */
+const GROUP_BATCHES = 200;
+const GROUP_EVENTS = 5_000;
 /** A store that fails (PostgreSQL restarting) is retried with back-off this long before the message is dropped unacked (the gate resends). */
 const RETRY_FOR_MS = 20_000;
 
@@ -49,6 +52,7 @@ export class Collector {
   private connectedOnce = false;
   private running = 0;
   private readonly waiting: Array<() => Promise<void>> = [];
+  private readonly batches: IngestBatch[] = [];
   private chasing = false;
   private stopping = false;
 
@@ -60,7 +64,7 @@ export class Collector {
 
   /** Messages received and not yet stored (queued or in a store call). */
   get backlog(): number {
-    return this.running + this.waiting.length;
+    return this.running + this.waiting.length + this.batches.length;
   }
 
   /** Resolves once connected and subscribed the first time; keeps reconnecting after that. */
@@ -120,16 +124,36 @@ export class Collector {
     const until = Date.now() + 10_000;
     while ((this.running > 0 || this.chasing) && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
     this.waiting.length = 0;
+    this.batches.length = 0;
   }
 
   private onMessage(topic: string, payload: Buffer): void {
-    this.waiting.push(() => this.handle(topic, payload));
+    const t = parseGateTopic(topic);
+    if (!t) return;
+    // Event batches are checked here and wait in their own queue, so that
+    // the batches of many gates that arrived meanwhile are stored in one
+    // store transaction (one commit for all of them on PostgreSQL).
+    if (t.rest === 'events' || t.rest === 'alerts') {
+      const batch = this.parseEvents(t.site, t.gate, t.rest, payload);
+      if (batch) this.batches.push(batch);
+    } else this.waiting.push(() => this.handle(topic, payload));
     this.pump();
   }
 
   private pump(): void {
-    while (this.running < CONCURRENCY && this.waiting.length > 0 && !this.stopping) {
-      const job = this.waiting.shift()!;
+    while (this.running < CONCURRENCY && !this.stopping) {
+      let job: () => Promise<void>;
+      if (this.waiting.length > 0) job = this.waiting.shift()!;
+      else if (this.batches.length > 0) {
+        const group: IngestBatch[] = [];
+        let n = 0;
+        while (this.batches.length > 0 && group.length < GROUP_BATCHES && n < GROUP_EVENTS) {
+          const b = this.batches.shift()!;
+          group.push(b);
+          n += b.events.length;
+        }
+        job = () => this.storeBatches(group);
+      } else break;
       this.running++;
       void job().finally(() => {
         this.running--;
@@ -164,10 +188,7 @@ export class Collector {
       return void this.bad(t.gate, t.rest, 'not JSON');
     }
     try {
-      if (t.rest === 'events') await this.onEvents(t.site, t.gate, json);
-      // An alert is one journal event sent ahead of the backlog: stored like any other.
-      else if (t.rest === 'alerts') await this.onEvents(t.site, t.gate, [json]);
-      else if (t.rest === 'registrations') await this.onRegistration(t.site, t.gate, json);
+      if (t.rest === 'registrations') await this.onRegistration(t.site, t.gate, json);
       else if (t.rest === 'status' && json !== undefined) await this.onStatus(t.site, t.gate, json);
     } catch (err) {
       log.error({ gate: t.gate, topic: t.rest, err: (err as Error).message }, 'message not stored');
@@ -179,17 +200,43 @@ export class Collector {
     await this.store.noteAnomaly(gate, null, 'bad_payload', `${what}: ${why}`, this.now());
   }
 
-  private async onEvents(site: string, gate: string, json: unknown): Promise<void> {
-    const r = eventsBatchSchema.safeParse(json);
-    if (!r.success) return this.bad(gate, 'events', describeZodError(r.error));
-    if (r.data.some((e) => e.gate !== gate)) return this.bad(gate, 'events', 'an event names another gate than its topic');
-    const events = r.data as unknown as JournalEvent[];
-    const res = await this.retrying('events', gate, () => this.store.ingest(site, gate, events, this.now()));
-    if (res.conflicts) this.deps.log.error({ gate, conflicts: res.conflicts }, 'events differ from the stored ones with the same seq');
-    this.noteBreak(res.state);
+  /** A checked batch of one gate's events, or undefined (noted as a bad payload). */
+  private parseEvents(site: string, gate: string, rest: string, payload: Buffer): IngestBatch | undefined {
+    const reject = (why: string): undefined => void this.waiting.push(() => this.bad(gate, rest, why).catch(() => {}));
+    if (payload.length > MAX_PAYLOAD) return void this.deps.log.warn({ gate, bytes: payload.length }, 'oversize message ignored');
+    let json: unknown;
+    try {
+      json = JSON.parse(payload.toString('utf8'));
+    } catch {
+      return reject('not JSON');
+    }
+    // An alert is one journal event sent ahead of the backlog: stored like any other.
+    const r = eventsBatchSchema.safeParse(rest === 'alerts' ? [json] : json);
+    if (!r.success) return reject(describeZodError(r.error));
+    if (r.data.some((e) => e.gate !== gate)) return reject('an event names another gate than its topic');
+    return { site, gate, events: r.data as unknown as JournalEvent[] };
+  }
+
+  private async storeBatches(group: IngestBatch[]): Promise<void> {
+    let results;
+    try {
+      results = await this.retrying('events', group[0]!.gate, () => this.store.ingestMany(group, this.now()));
+    } catch (err) {
+      // Not acked: every gate in the group resends after its ack timeout.
+      this.deps.log.error({ gates: new Set(group.map((b) => b.gate)).size, err: (err as Error).message }, 'events not stored');
+      return;
+    }
+    const upTo = new Map<string, { site: string; seq: number }>();
+    for (const [i, res] of results.entries()) {
+      const { site, gate } = group[i]!;
+      if (res.conflicts) this.deps.log.error({ gate, conflicts: res.conflicts }, 'events differ from the stored ones with the same seq');
+      this.noteBreak(res.state);
+      const u = upTo.get(gate);
+      if (!u || u.seq < res.state.contiguousSeq) upTo.set(gate, { site, seq: res.state.contiguousSeq });
+      this.deps.log.debug({ gate, inserted: res.inserted, duplicates: res.duplicates, upTo: res.state.contiguousSeq }, 'events stored');
+    }
     // Ack even when everything was a duplicate: the gate resends because it missed our ack.
-    if (res.state.contiguousSeq > 0) this.ack(site, gate, res.state.contiguousSeq);
-    this.deps.log.debug({ gate, inserted: res.inserted, duplicates: res.duplicates, upTo: res.state.contiguousSeq }, 'events stored');
+    for (const [gate, u] of upTo) if (u.seq > 0) this.ack(u.site, gate, u.seq);
   }
 
   private ack(site: string, gate: string, upTo: number): void {
