@@ -95,6 +95,12 @@ export class PgCentralStore implements CollectorStore {
   private async tx<T>(fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
     const c = await this.pool.connect();
     let broken = false;
+    // The server may end the connection between two statements of ours (a
+    // PostgreSQL restart: 57P01); a checked-out client then emits 'error',
+    // which unheard would kill the process. The next statement fails and the
+    // transaction is retried by the caller on a fresh connection.
+    const onError = () => (broken = true);
+    c.on('error', onError);
     try {
       await c.query('BEGIN');
       const out = await fn(c);
@@ -104,6 +110,7 @@ export class PgCentralStore implements CollectorStore {
       await c.query('ROLLBACK').catch(() => (broken = true));
       throw e;
     } finally {
+      c.off('error', onError);
       c.release(broken);
     }
   }
@@ -345,8 +352,12 @@ export class PgCentralStore implements CollectorStore {
     // Sorted: two collectors flushing at once lock the rows in one order (no deadlock).
     const entries = [...this.pendingAcks.entries()].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
     this.pendingAcks.clear();
+    // The rows are locked in gate order first (LockRows above the Sort), as
+    // ingestMany locks them: a join would lock in its own order and deadlock.
     await this.pool.query(
-      `UPDATE central_gates g SET acked_seq = GREATEST(g.acked_seq, v.a) FROM unnest($1::text[], $2::bigint[]) AS v(gate, a) WHERE g.gate = v.gate`,
+      `WITH l AS (SELECT gate FROM central_gates WHERE gate = ANY($1::text[]) ORDER BY gate FOR UPDATE)
+       UPDATE central_gates g SET acked_seq = GREATEST(g.acked_seq, v.a)
+       FROM l JOIN unnest($1::text[], $2::bigint[]) AS v(gate, a) ON v.gate = l.gate WHERE g.gate = l.gate`,
       [entries.map((e) => e[0]), entries.map((e) => e[1])],
     );
   }

@@ -38,6 +38,8 @@ const CONCURRENCY = 8;
 /** At most this many waiting event batches (and about this many events) go to the store in one call. */
 const GROUP_BATCHES = 200;
 const GROUP_EVENTS = 5_000;
+/** Acks to one gate are at least this far apart (the latest upTo is sent at the end of the gap). */
+const ACK_GAP_MS = 200;
 /** A store that fails (PostgreSQL restarting) is retried with back-off this long before the message is dropped unacked (the gate resends). */
 const RETRY_FOR_MS = 20_000;
 
@@ -53,6 +55,7 @@ export class Collector {
   private running = 0;
   private readonly waiting: Array<() => Promise<void>> = [];
   private readonly batches: IngestBatch[] = [];
+  private readonly acks = new Map<string, { at: number; upTo: number; timer: NodeJS.Timeout | undefined }>();
   private chasing = false;
   private stopping = false;
 
@@ -125,6 +128,7 @@ export class Collector {
     while ((this.running > 0 || this.chasing) && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
     this.waiting.length = 0;
     this.batches.length = 0;
+    for (const a of this.acks.values()) clearTimeout(a.timer);
   }
 
   private onMessage(topic: string, payload: Buffer): void {
@@ -239,7 +243,25 @@ export class Collector {
     for (const [gate, u] of upTo) if (u.seq > 0) this.ack(u.site, gate, u.seq);
   }
 
+  /**
+   * Ack, at most once per ACK_GAP_MS per gate: a gate publishing every event
+   * as it happens would otherwise get an Ed25519-signed ack per event (a
+   * signature here, a check there). The latest upTo waits out the gap.
+   */
   private ack(site: string, gate: string, upTo: number): void {
+    const a = this.acks.get(gate) ?? { at: 0, upTo: 0, timer: undefined };
+    this.acks.set(gate, a);
+    a.upTo = Math.max(a.upTo, upTo);
+    if (a.timer) return;
+    const wait = a.at + ACK_GAP_MS - this.now();
+    if (wait <= 0) return this.sendAck(site, gate, a);
+    a.timer = setTimeout(() => this.sendAck(site, gate, a), wait);
+  }
+
+  private sendAck(site: string, gate: string, a: { at: number; upTo: number; timer: NodeJS.Timeout | undefined }): void {
+    a.timer = undefined;
+    a.at = this.now();
+    const upTo = a.upTo;
     const body = envelopeBytes(signEnvelope({ upTo }, this.deps.signer.kid, this.deps.signer.key));
     this.client
       ?.publishAsync(gateTopics(site, gate).eventsAck, body, { qos: 1 })
