@@ -189,7 +189,7 @@ async function run(pgsrv: Postgres, n: number, rate: number, seconds: number, fa
   const startCollector = (i: number) => {
     const c = spawn(
       process.execPath,
-      [GATECTL, 'central', '--db', db, '--url', broker.url, '--client-id', `fleet-central-${i}`, '--key-file', join(keyDir, 'k1.key.pem'), '--group', 'fleet', '--log-level', 'warn'],
+      [...(process.env.FLEET_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.FLEET_PROF] : []), GATECTL, 'central', '--db', db, '--url', broker.url, '--client-id', `fleet-central-${i}`, '--key-file', join(keyDir, 'k1.key.pem'), '--group', 'fleet', '--log-level', 'warn'],
       { stdio: ['ignore', logFd, logFd] },
     );
     collectors[i] = c;

@@ -10,7 +10,8 @@ cd "$(dirname "$0")/.."
 # libpcsclite-dev: builds @pokusew/pcsclite · socat: serial pty tests
 # chromium (+ a CJK font for zh-CN screenshots): admin page end-to-end tests
 # build-essential/python3: native addons · systemd: systemd-notify and systemd-analyze for the service tests
-PACKAGES=(mosquitto pcscd vsmartcard-vpcd libpcsclite-dev socat chromium fonts-wqy-microhei build-essential python3 systemd)
+# postgresql: the collector's PostgreSQL store tests and bench:fleet (each starts its own server in a temp dir)
+PACKAGES=(mosquitto pcscd vsmartcard-vpcd libpcsclite-dev socat chromium fonts-wqy-microhei build-essential python3 systemd postgresql)
 
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
