@@ -24,6 +24,7 @@ interface GateRow {
   broken_reason: string | null;
   acked_seq: number;
   max_seq: number;
+  last_event_at?: number | null;
 }
 
 interface Candidate {
@@ -120,7 +121,7 @@ export class PgCentralStore implements CollectorStore {
     const r = await c.query<GateRow>(
       `INSERT INTO central_gates (gate, site, verified_hash) VALUES ($1, $2, $3)
        ON CONFLICT (gate) DO UPDATE SET gate = excluded.gate
-       RETURNING gate, site, contiguous_seq, verified_seq, verified_hash, broken_seq, broken_reason, acked_seq, max_seq`,
+       RETURNING gate, site, contiguous_seq, verified_seq, verified_hash, broken_seq, broken_reason, acked_seq, max_seq, last_event_at`,
       [gate, site, GENESIS_HASH],
     );
     return r.rows[0]!;
@@ -151,7 +152,7 @@ export class PgCentralStore implements CollectorStore {
         `INSERT INTO central_gates (gate, site, verified_hash)
          SELECT g, s, $3 FROM unnest($1::text[], $2::text[]) AS u(g, s) ORDER BY g
          ON CONFLICT (gate) DO UPDATE SET gate = excluded.gate
-         RETURNING gate, site, contiguous_seq, verified_seq, verified_hash, broken_seq, broken_reason, acked_seq, max_seq`,
+         RETURNING gate, site, contiguous_seq, verified_seq, verified_hash, broken_seq, broken_reason, acked_seq, max_seq, last_event_at`,
         [gates, gates.map((g) => byGate.get(g)!.site), GENESIS_HASH],
       );
       const rows = new Map(locked.rows.map((r) => [r.gate, r]));
@@ -211,7 +212,7 @@ export class PgCentralStore implements CollectorStore {
         let maxIns = 0;
         for (const s of ins) if (s > maxIns) maxIns = s;
         const st = ins.size > 0 ? await this.advance(c, row, known.get(g)!, (olderCount.get(g) ?? 0) >= WALK, nowMs) : row;
-        const next = { ...st, max_seq: Math.max(row.max_seq, maxIns) };
+        const next = { ...st, max_seq: Math.max(row.max_seq, maxIns), last_event_at: ins.size > 0 ? nowMs : row.last_event_at };
         if (ins.size > 0) changed.push(next);
         results.set(g, { inserted: ins.size, duplicates: duplicates.get(g) ?? 0, conflicts: conflicts.get(g) ?? 0, state: toState(next) });
       }
@@ -429,6 +430,7 @@ function toState(r: GateRow): GateChainState {
     ...(r.broken_seq !== null ? { brokenSeq: r.broken_seq, brokenReason: r.broken_reason ?? '' } : {}),
     ackedSeq: r.acked_seq,
     maxSeq: r.max_seq,
+    ...(r.last_event_at !== null && r.last_event_at !== undefined ? { lastEventAt: r.last_event_at } : {}),
   };
 }
 

@@ -25,6 +25,8 @@ export interface GateChainState {
   ackedSeq: number;
   /** Highest seq stored (may lie beyond a gap). */
   maxSeq: number;
+  /** When (epoch ms) this store last took in a new event of the gate. */
+  lastEventAt?: number;
 }
 
 export interface IngestResult {
@@ -49,6 +51,7 @@ interface GateRow {
   broken_seq: number | null;
   broken_reason: string | null;
   acked_seq: number;
+  last_event_at: number | null;
 }
 
 const WALK = 5_000;
@@ -232,6 +235,7 @@ export class CentralStore {
       ...(r.broken_seq !== null ? { brokenSeq: r.broken_seq, brokenReason: r.broken_reason ?? '' } : {}),
       ackedSeq: r.acked_seq,
       maxSeq: this.stmt.maxSeq.get(r.gate)?.m ?? 0,
+      ...(r.last_event_at !== null ? { lastEventAt: r.last_event_at } : {}),
     };
   }
 

@@ -5,6 +5,7 @@
 import type { GatectlCommand } from '../command.js';
 import { centralCommand } from './central.js';
 import { cmdCommand } from './cmd.js';
+import { fleetCommand } from './fleet.js';
 import { journalVerifyCommand } from './journal-verify.js';
 import { keygenCommand } from './keygen.js';
 import { logsCommand } from './logs.js';
@@ -19,4 +20,5 @@ export const COMMANDS: readonly GatectlCommand[] = [
   passIssueCommand,
   centralCommand,
   logsCommand,
+  fleetCommand,
 ];
