@@ -38,6 +38,15 @@ const CONCURRENCY = 8;
 /** At most this many waiting event batches (and about this many events) go to the store in one call. */
 const GROUP_BATCHES = 200;
 const GROUP_EVENTS = 5_000;
+/**
+ * Back-pressure: above this many received events not yet stored, the
+ * collector stops reading its broker connection (the broker queues, or
+ * drops beyond its queue limit: the gates resend) and reads again below
+ * half of it. Without it a collector slower than the feed queued without
+ * bound, its queue outgrew the gates' ack timeout, every gate resent its
+ * whole window, and the duplicates buried the feed (measured in bench/fleet).
+ */
+const PAUSE_ABOVE_EVENTS = 5_000;
 /** Acks to one gate are at least this far apart (the latest upTo is sent at the end of the gap). */
 const ACK_GAP_MS = 200;
 /** A store that fails (PostgreSQL restarting) is retried with back-off this long before the message is dropped unacked (the gate resends). */
@@ -55,6 +64,8 @@ export class Collector {
   private running = 0;
   private readonly waiting: Array<() => Promise<void>> = [];
   private readonly batches: IngestBatch[] = [];
+  private queuedEvents = 0;
+  private paused: { resume(): void } | undefined;
   private readonly acks = new Map<string, { at: number; upTo: number; timer: NodeJS.Timeout | undefined }>();
   private chasing = false;
   private stopping = false;
@@ -128,6 +139,8 @@ export class Collector {
     while ((this.running > 0 || this.chasing) && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
     this.waiting.length = 0;
     this.batches.length = 0;
+    this.queuedEvents = 0;
+    this.paused = undefined;
     for (const a of this.acks.values()) clearTimeout(a.timer);
   }
 
@@ -139,7 +152,11 @@ export class Collector {
     // store transaction (one commit for all of them on PostgreSQL).
     if (t.rest === 'events' || t.rest === 'alerts') {
       const batch = this.parseEvents(t.site, t.gate, t.rest, payload);
-      if (batch) this.batches.push(batch);
+      if (batch) {
+        this.batches.push(batch);
+        this.queuedEvents += batch.events.length;
+        if (this.queuedEvents > PAUSE_ABOVE_EVENTS && !this.paused) this.pauseReading();
+      }
     } else this.waiting.push(() => this.handle(topic, payload));
     this.pump();
   }
@@ -156,14 +173,27 @@ export class Collector {
           group.push(b);
           n += b.events.length;
         }
+        this.queuedEvents -= n;
         job = () => this.storeBatches(group);
       } else break;
       this.running++;
       void job().finally(() => {
         this.running--;
+        if (this.paused && this.queuedEvents < PAUSE_ABOVE_EVENTS / 2) {
+          this.paused.resume();
+          this.paused = undefined;
+        }
         this.pump();
       });
     }
+  }
+
+  /** Stop reading the broker socket until the queue halves (MQTT.js reads it as a stream). */
+  private pauseReading(): void {
+    const stream = (this.client as unknown as { stream?: NodeJS.ReadableStream } | undefined)?.stream;
+    if (!stream) return;
+    stream.pause();
+    this.paused = { resume: () => stream.resume() };
   }
 
   /** Run a store call, retrying with back-off while the store is unreachable (a PostgreSQL restart). */
