@@ -399,6 +399,18 @@ export class PgCentralStore implements CollectorStore {
     );
   }
 
+  async saveStatuses(list: ReadonlyArray<{ site: string; gate: string; status: { online?: unknown }; at: number }>): Promise<void> {
+    // Gate order: two collectors writing overlapping sets lock the rows in one order.
+    const sorted = [...list].sort((a, b) => (a.gate < b.gate ? -1 : a.gate > b.gate ? 1 : 0));
+    await this.pool.query(
+      `INSERT INTO central_statuses (gate, site, online, body, received_at)
+       SELECT * FROM unnest($1::text[], $2::text[], $3::boolean[], $4::text[], $5::bigint[]) ORDER BY 1
+       ON CONFLICT (gate) DO UPDATE SET site = excluded.site, online = excluded.online, body = excluded.body, received_at = excluded.received_at
+       WHERE central_statuses.received_at <= excluded.received_at`,
+      [sorted.map((x) => x.gate), sorted.map((x) => x.site), sorted.map((x) => x.status.online !== false), sorted.map((x) => JSON.stringify(x.status)), sorted.map((x) => x.at)],
+    );
+  }
+
   async statuses(): Promise<StoredStatus[]> {
     const r = await this.pool.query<{ gate: string; site: string; online: boolean; body: string; received_at: number }>('SELECT * FROM central_statuses ORDER BY gate');
     return r.rows.map((x) => ({ gate: x.gate, site: x.site, online: x.online, status: JSON.parse(x.body) as unknown, receivedAt: x.received_at }));

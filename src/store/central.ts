@@ -318,6 +318,12 @@ export class CentralStore {
     this.stmt.status.run(gate, site, status.online === false ? 0 : 1, JSON.stringify(status), nowMs);
   }
 
+  saveStatuses(list: ReadonlyArray<{ site: string; gate: string; status: { online?: unknown }; at: number }>): void {
+    this.db.transaction(() => {
+      for (const x of list) this.saveStatus(x.site, x.gate, x.status, x.at);
+    }).immediate();
+  }
+
   statuses(): Array<{ gate: string; site: string; online: boolean; status: unknown; receivedAt: number }> {
     return this.stmt.statuses.all().map((r) => ({
       gate: r.gate, site: r.site, online: r.online === 1, status: JSON.parse(r.body) as unknown, receivedAt: r.received_at,

@@ -57,6 +57,8 @@ export interface CollectorStore {
   verifyAll(): Promise<Array<{ gate: string; result: VerifyResult }>>;
   saveRegistration(site: string, gate: string, id: string, body: unknown, nowMs: number): Promise<boolean>;
   saveStatus(site: string, gate: string, status: { online?: unknown }, nowMs: number): Promise<void>;
+  /** Several gates' latest statuses at once. */
+  saveStatuses(list: ReadonlyArray<{ site: string; gate: string; status: { online?: unknown }; at: number }>): Promise<void>;
   statuses(): Promise<StoredStatus[]>;
   anomalies(gate: string): Promise<StoredAnomaly[]>;
   noteAnomaly(gate: string, seq: number | null, kind: string, detail: string, nowMs: number): Promise<void>;
@@ -80,6 +82,7 @@ export function sqliteCollectorStore(s: CentralStore): CollectorStore {
     verifyAll: async () => s.verifyAll(),
     saveRegistration: async (site, gate, id, body, nowMs) => s.saveRegistration(site, gate, id, body, nowMs),
     saveStatus: async (site, gate, status, nowMs) => s.saveStatus(site, gate, status, nowMs),
+    saveStatuses: async (list) => s.saveStatuses(list),
     statuses: async () => s.statuses(),
     anomalies: async (gate) => s.anomalies(gate),
     noteAnomaly: async (gate, seq, kind, detail, nowMs) => s.noteAnomaly(gate, seq, kind, detail, nowMs),
