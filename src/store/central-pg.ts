@@ -353,14 +353,23 @@ export class PgCentralStore implements CollectorStore {
     // Sorted: two collectors flushing at once lock the rows in one order (no deadlock).
     const entries = [...this.pendingAcks.entries()].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
     this.pendingAcks.clear();
-    // The rows are locked in gate order first (LockRows above the Sort), as
-    // ingestMany locks them: a join would lock in its own order and deadlock.
-    await this.pool.query(
-      `WITH l AS (SELECT gate FROM central_gates WHERE gate = ANY($1::text[]) ORDER BY gate FOR UPDATE)
+    // Rows an ingest holds are skipped (SKIP LOCKED) and kept for the next
+    // flush: bookkeeping never waits behind the feed. The others are locked
+    // in gate order (LockRows above the Sort): a join would lock in its own
+    // order and could deadlock with another collector's flush.
+    const done = await this.pool.query<{ gate: string }>(
+      `WITH l AS (SELECT gate FROM central_gates WHERE gate = ANY($1::text[]) ORDER BY gate FOR UPDATE SKIP LOCKED)
        UPDATE central_gates g SET acked_seq = GREATEST(g.acked_seq, v.a)
-       FROM l JOIN unnest($1::text[], $2::bigint[]) AS v(gate, a) ON v.gate = l.gate WHERE g.gate = l.gate`,
+       FROM l JOIN unnest($1::text[], $2::bigint[]) AS v(gate, a) ON v.gate = l.gate WHERE g.gate = l.gate
+       RETURNING g.gate`,
       [entries.map((e) => e[0]), entries.map((e) => e[1])],
     );
+    const written = new Set(done.rows.map((r) => r.gate));
+    for (const [gate, upTo] of entries) if (!written.has(gate)) this.pendingAcks.set(gate, Math.max(this.pendingAcks.get(gate) ?? 0, upTo));
+    if (this.pendingAcks.size > 0 && !this.closed && !this.ackTimer) {
+      this.ackTimer = setTimeout(() => void this.flushAcks().catch(() => {}), 250);
+      this.ackTimer.unref();
+    }
   }
 
   async events(gate: string, fromSeq: number, toSeq = Number.MAX_SAFE_INTEGER, limit = 1_000): Promise<JournalEvent[]> {
