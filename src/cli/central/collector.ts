@@ -41,14 +41,15 @@ const LANES = 6;
 const GROUP_BATCHES = 200;
 const GROUP_EVENTS = 5_000;
 /**
- * Back-pressure: above this many received events not yet stored, the
- * collector stops reading its broker connection (the broker queues, or
- * drops beyond its queue limit: the gates resend) and reads again below
- * half of it. Without it a collector slower than the feed queued without
- * bound, its queue outgrew the gates' ack timeout, every gate resent its
- * whole window, and the duplicates buried the feed (measured in bench/fleet).
+ * Load shedding: above this many received events not yet stored, new event
+ * batches are dropped unacked (the gate resends them after its ack timeout;
+ * nothing is lost). Without a bound a collector slower than the feed queued
+ * without end, its queue outgrew the gates' ack timeout, every gate resent
+ * its whole window, and the duplicates buried the feed (measured in
+ * bench/fleet). Pausing the socket instead was worse: the collector's own
+ * acks then waited for PUBACKs it no longer read, and no gate was acked.
  */
-const PAUSE_ABOVE_EVENTS = 5_000;
+const SHED_ABOVE_EVENTS = 10_000;
 /** Gate statuses are written together at most this often. */
 const STATUS_FLUSH_MS = 500;
 /** Acks to one gate are at least this far apart (the latest upTo is sent at the end of the gap). */
@@ -70,7 +71,8 @@ export class Collector {
   private readonly lanes: IngestBatch[][] = Array.from({ length: LANES }, () => []);
   private readonly laneBusy: boolean[] = new Array<boolean>(LANES).fill(false);
   private queuedEvents = 0;
-  private paused: { resume(): void } | undefined;
+  private shedCount = 0;
+  private shedLoggedAt = 0;
   private readonly statuses = new Map<string, { site: string; gate: string; status: { online?: unknown }; at: number }>();
   private statusTimer: NodeJS.Timeout | undefined;
   private flushingStatuses: Promise<void> | undefined;
@@ -144,8 +146,6 @@ export class Collector {
     clearInterval(this.statusTimer);
     const c = this.client;
     this.client = undefined;
-    // A paused socket never reads the PUBACKs a graceful end waits for.
-    this.paused?.resume();
     if (c) {
       let t: NodeJS.Timeout | undefined;
       await Promise.race([c.endAsync().catch(() => {}), new Promise<void>((r) => (t = setTimeout(r, 5_000)))]);
@@ -159,7 +159,6 @@ export class Collector {
     this.waiting.length = 0;
     for (const q of this.lanes) q.length = 0;
     this.queuedEvents = 0;
-    this.paused = undefined;
     for (const a of this.acks.values()) clearTimeout(a.timer);
   }
 
@@ -171,10 +170,10 @@ export class Collector {
     // store transaction (one commit for all of them on PostgreSQL).
     if (t.rest === 'events' || t.rest === 'alerts') {
       const batch = this.parseEvents(t.site, t.gate, t.rest, payload);
-      if (batch) {
+      if (batch && this.queuedEvents > SHED_ABOVE_EVENTS) this.shed(batch);
+      else if (batch) {
         this.lanes[laneOf(batch.gate)]!.push(batch);
         this.queuedEvents += batch.events.length;
-        if (this.queuedEvents > PAUSE_ABOVE_EVENTS && !this.paused) this.pauseReading();
       }
     } else this.waiting.push(() => this.handle(topic, payload));
     this.pump();
@@ -206,10 +205,6 @@ export class Collector {
     start();
     void job().finally(() => {
       done();
-      if (this.paused && this.queuedEvents < PAUSE_ABOVE_EVENTS / 2) {
-        this.paused.resume();
-        this.paused = undefined;
-      }
       this.pump();
     });
   }
@@ -228,12 +223,14 @@ export class Collector {
     return this.flushingStatuses;
   }
 
-  /** Stop reading the broker socket until the queue halves (MQTT.js reads it as a stream). */
-  private pauseReading(): void {
-    const stream = (this.client as unknown as { stream?: NodeJS.ReadableStream } | undefined)?.stream;
-    if (!stream) return;
-    stream.pause();
-    this.paused = { resume: () => stream.resume() };
+  /** Drop a batch unacked (the gate resends it); say so at most every 5 s. */
+  private shed(batch: IngestBatch): void {
+    this.shedCount += batch.events.length;
+    const now = this.now();
+    if (now - this.shedLoggedAt < 5_000) return;
+    this.deps.log.warn({ events: this.shedCount, queued: this.queuedEvents }, 'store behind the feed: event batches dropped unacked (the gates resend them)');
+    this.shedLoggedAt = now;
+    this.shedCount = 0;
   }
 
   /** Run a store call, retrying with back-off while the store is unreachable (a PostgreSQL restart). */
