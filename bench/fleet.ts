@@ -224,8 +224,9 @@ async function run(pgsrv: Postgres, n: number, rate: number, seconds: number, fa
   }));
   const replies = new Map<ChildProcess, (m: FromWorker) => void>();
   const ask = (w: ChildProcess, m: ToWorker, want: FromWorker['kind']) =>
-    new Promise<FromWorker>((resolve) => {
-      replies.set(w, (r) => r.kind === want && resolve(r));
+    new Promise<FromWorker>((resolve, reject) => {
+      const t = setTimeout(() => reject(new Error(`worker ${w.pid} did not answer ${m.kind} within 120 s (exit ${w.exitCode ?? w.signalCode})`)), 120_000);
+      replies.set(w, (r) => r.kind === want && (clearTimeout(t), resolve(r)));
       w.send(m);
     });
   for (let k = 0; k < nWorkers; k++) {
@@ -320,7 +321,9 @@ async function run(pgsrv: Postgres, n: number, rate: number, seconds: number, fa
 
   for (const w of workers) if (w.exitCode === null) w.kill('SIGTERM');
   for (const col of collectors) if (col.exitCode === null && col.signalCode === null) col.kill('SIGTERM');
-  await Promise.all(collectors.map((col) => (col.exitCode !== null || col.signalCode !== null ? undefined : new Promise((r) => col.once('exit', r)))));
+  const exited = (col: ChildProcess) => (col.exitCode !== null || col.signalCode !== null ? Promise.resolve() : new Promise<void>((r) => col.once('exit', () => r())));
+  await Promise.race([Promise.all(collectors.map(exited)), sleep(20_000)]);
+  for (const col of collectors) if (col.exitCode === null && col.signalCode === null) col.kill('SIGKILL');
   await broker.stop();
 
   const generated = gates.reduce((t, g) => t + g.lastSeq, 0);
