@@ -10,8 +10,9 @@ cd "$(dirname "$0")/.."
 # libpcsclite-dev: builds @pokusew/pcsclite · socat: serial pty tests
 # chromium (+ a CJK font for zh-CN screenshots): admin page end-to-end tests
 # build-essential/python3: native addons · systemd: systemd-notify and systemd-analyze for the service tests
+# postgresql: the collector's PostgreSQL store tests and bench:fleet (each starts its own server in a temp dir)
 # openssl: the admin page's self-signed certificate in the HTTPS end-to-end test (as install-pi.sh makes it)
-PACKAGES=(mosquitto pcscd vsmartcard-vpcd libpcsclite-dev socat chromium fonts-wqy-microhei build-essential python3 systemd openssl)
+PACKAGES=(mosquitto pcscd vsmartcard-vpcd libpcsclite-dev socat chromium fonts-wqy-microhei build-essential python3 systemd openssl postgresql)
 # The GPIO rig (tests/drivers/gpio/cdev-rig.test.ts, scripts/gpio-rig/): Debian's
 # 6.1 kernel under QEMU with gpio-sim built out of tree. linux-headers-amd64
 # resolves the current 6.1 ABI (the security archive moves to new numbers).

@@ -25,6 +25,8 @@ export interface GateChainState {
   ackedSeq: number;
   /** Highest seq stored (may lie beyond a gap). */
   maxSeq: number;
+  /** When (epoch ms) this store last took in a new event of the gate. */
+  lastEventAt?: number;
 }
 
 export interface IngestResult {
@@ -49,6 +51,7 @@ interface GateRow {
   broken_seq: number | null;
   broken_reason: string | null;
   acked_seq: number;
+  last_event_at: number | null;
 }
 
 const WALK = 5_000;
@@ -92,6 +95,9 @@ export class CentralStore {
       setContiguous: db.prepare('UPDATE central_gates SET contiguous_seq = ?, last_event_at = ? WHERE gate = ?'),
       setVerified: db.prepare('UPDATE central_gates SET verified_seq = ?, verified_hash = ? WHERE gate = ?'),
       setBroken: db.prepare('UPDATE central_gates SET broken_seq = ?, broken_reason = ? WHERE gate = ? AND broken_seq IS NULL'),
+      claimReplay: db.prepare(
+        'UPDATE central_gates SET replay_asked_at = ? WHERE gate = ? AND contiguous_seq = ? AND (replay_asked_at IS NULL OR replay_asked_at <= ?)',
+      ),
       setAcked: db.prepare('UPDATE central_gates SET acked_seq = max(acked_seq, ?) WHERE gate = ?'),
       anomaly: db.prepare('INSERT INTO central_anomalies (gate, seq, kind, detail, at) VALUES (?, ?, ?, ?, ?)'),
       gates: db.prepare<[], GateRow>('SELECT * FROM central_gates ORDER BY gate'),
@@ -229,6 +235,7 @@ export class CentralStore {
       ...(r.broken_seq !== null ? { brokenSeq: r.broken_seq, brokenReason: r.broken_reason ?? '' } : {}),
       ackedSeq: r.acked_seq,
       maxSeq: this.stmt.maxSeq.get(r.gate)?.m ?? 0,
+      ...(r.last_event_at !== null ? { lastEventAt: r.last_event_at } : {}),
     };
   }
 
@@ -250,6 +257,16 @@ export class CentralStore {
       after = seqs[seqs.length - 1]!.seq;
     }
     return out;
+  }
+
+  /**
+   * One collector of the group claims the right to ask this gate for a
+   * replay of the gap after `contiguousSeq`: true at most once per `graceMs`
+   * across every collector on this file (the claim and its check are one
+   * statement, under SQLite's write lock).
+   */
+  claimReplay(gate: string, contiguousSeq: number, nowMs: number, graceMs: number): boolean {
+    return this.stmt.claimReplay.run(nowMs, gate, contiguousSeq, nowMs - graceMs).changes === 1;
   }
 
   recordAck(gate: string, upTo: number): void {
@@ -299,6 +316,12 @@ export class CentralStore {
 
   saveStatus(site: string, gate: string, status: { online?: unknown }, nowMs: number): void {
     this.stmt.status.run(gate, site, status.online === false ? 0 : 1, JSON.stringify(status), nowMs);
+  }
+
+  saveStatuses(list: ReadonlyArray<{ site: string; gate: string; status: { online?: unknown }; at: number }>): void {
+    this.db.transaction(() => {
+      for (const x of list) this.saveStatus(x.site, x.gate, x.status, x.at);
+    }).immediate();
   }
 
   statuses(): Array<{ gate: string; site: string; online: boolean; status: unknown; receivedAt: number }> {

@@ -4,11 +4,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../../src/cli/gatectl.js';
 import { Collector } from '../../src/cli/central/collector.js';
 import { createLogger } from '../../src/log.js';
-import { CentralStore } from '../../src/store/central.js';
+import { openCollectorStore, type CollectorStore } from '../../src/store/collector-store.js';
 import { openStore, type JournalEvent } from '../../src/store/index.js';
 import { loadPrivateKey, loadPublicKey } from '../../src/sync/protocol/keys.js';
 import { gateTopics } from '../../src/sync/protocol/topics.js';
 import { startMosquitto, type Mosquitto } from '../helpers/mosquitto.js';
+import { startPostgres, type Postgres } from '../helpers/postgres.js';
 import { gatectl, tempDir } from './capture.js';
 import { opened, Wire } from './wire.js';
 import { until } from '../helpers/until.js';
@@ -17,17 +18,25 @@ let broker: Mosquitto;
 const tmp = tempDir();
 let keyFile: string;
 let pub: ReturnType<typeof loadPublicKey>;
+let postgres: Postgres;
 
 beforeAll(async () => {
-  broker = await startMosquitto();
+  [broker, postgres] = await Promise.all([startMosquitto(), startPostgres()]);
   await gatectl(['keygen', '--kid', 'c1', '--out', tmp.dir]);
   keyFile = join(tmp.dir, 'c1.key.pem');
   pub = loadPublicKey(readFileSync(join(tmp.dir, 'c1.pub.pem'), 'utf8'));
 });
 afterAll(async () => {
   await broker?.stop();
+  await postgres?.stop();
   tmp.cleanup();
 });
+
+/** Every test below runs once on a SQLite file and once on a PostgreSQL database. */
+const stores: Array<[string, (name: string) => Promise<string>]> = [
+  ['sqlite', async (name) => join(tmp.dir, `${name}.db`)],
+  ['postgres', async (name) => postgres.createDatabase(name)],
+];
 
 function journalOf(gate: string, n: number): JournalEvent[] {
   const s = openStore({ path: ':memory:', synchronous: 'normal', gateId: gate });
@@ -62,9 +71,10 @@ function runCentral(db: string, ...more: string[]) {
 
 const acks = (w: Wire, topic: string) => w.seen.filter((m) => m.topic === topic).map((m) => opened<{ upTo: number }>(m.payload, 'c1', pub).body.upTo);
 
+describe.each(stores)('on %s', (_kind, dbFor) => {
 describe('gatectl central', () => {
   it('stores events once, acks the contiguous prefix (signed), asks for a stuck gap, ingests registrations and statuses', async () => {
-    const db = join(tmp.dir, 'c1.db');
+    const db = await dbFor('c1');
     const central = runCentral(db, '--gap-grace', '1');
     await central.ready();
     const t = gateTopics('s1', 'g1');
@@ -115,12 +125,12 @@ describe('gatectl central', () => {
       await gate.close();
       expect(await central.stop()).toBe(0);
     }
-    const store = new CentralStore(db);
-    expect(store.state('g1')).toMatchObject({ contiguousSeq: 10, verifiedSeq: 10, ackedSeq: 10, maxSeq: 10 });
-    expect(store.state('other')).toBeUndefined();
-    expect(store.anomalies('g1').map((a) => a.kind)).toEqual(['bad_payload', 'bad_payload']);
-    expect(store.statuses()).toMatchObject([{ gate: 'g1', online: true, status: { whitelistVersion: 3 } }]);
-    store.close();
+    const store = await openCollectorStore(db);
+    expect(await store.state('g1')).toMatchObject({ contiguousSeq: 10, verifiedSeq: 10, ackedSeq: 10, maxSeq: 10 });
+    expect(await store.state('other')).toBeUndefined();
+    expect((await store.anomalies('g1')).map((a) => a.kind)).toEqual(['bad_payload', 'bad_payload']);
+    expect(await store.statuses()).toMatchObject([{ gate: 'g1', online: true, status: { whitelistVersion: 3 } }]);
+    await store.close();
 
     // gatectl logs: every event, in order, as CSV; --since cuts the start.
     const csv = await gatectl(['logs', '--gate', 'g1', '--db', db, '--format', 'csv']);
@@ -133,11 +143,11 @@ describe('gatectl central', () => {
   });
 
   it('logs names the gaps it cannot fill and stops printing at the first one', async () => {
-    const db = join(tmp.dir, 'gaps.db');
-    const store = new CentralStore(db);
+    const db = await dbFor('gaps');
+    const store = await openCollectorStore(db);
     const evs = journalOf('g3', 9);
-    store.ingest('s1', 'g3', [...evs.slice(0, 3), ...evs.slice(4, 6), evs[8]!], 1);
-    store.close();
+    await store.ingest('s1', 'g3', [...evs.slice(0, 3), ...evs.slice(4, 6), evs[8]!], 1);
+    await store.close();
     const r = await gatectl(['logs', '--gate', 'g3', '--db', db]);
     expect(r.code).toBe(4);
     expect(r.out.trim().split('\n')).toHaveLength(3);
@@ -148,7 +158,7 @@ describe('gatectl central', () => {
   });
 
   it('logs --url asks the gate to replay what the store lacks, then prints it all', async () => {
-    const db = join(tmp.dir, 'replay.db');
+    const db = await dbFor('replay');
     const central = runCentral(db, '--gap-grace', '60');
     await central.ready();
     const t = gateTopics('s1', 'g4');
@@ -185,7 +195,7 @@ describe('gatectl central', () => {
 
 describe('alerts', () => {
   it('stores an alert sent ahead of its backlog and acks only once the backlog fills the gap', async () => {
-    const db = join(tmp.dir, 'alerts.db');
+    const db = await dbFor('alerts');
     const central = runCentral(db, '--gap-grace', '60');
     await central.ready();
     const t = gateTopics('s1', 'g6');
@@ -203,15 +213,15 @@ describe('alerts', () => {
       await gate.close();
       await central.stop();
     }
-    const store = new CentralStore(db);
-    expect(store.events('g6', 1).map((e) => e.hash)).toEqual(evs.map((e) => e.hash));
-    store.close();
+    const store = await openCollectorStore(db);
+    expect((await store.events('g6', 1)).map((e) => e.hash)).toEqual(evs.map((e) => e.hash));
+    await store.close();
   });
 });
 
 describe('two collectors in one shared-subscription group', () => {
   it('share the feed and one database: every event stored once, acks reach the end', async () => {
-    const db = join(tmp.dir, 'shared.db');
+    const db = await dbFor('shared');
     const signer = { kid: 'c1', key: loadPrivateKey(readFileSync(keyFile, 'utf8')) };
     const handled = [0, 0];
     const collectors = [0, 1].map((i) => {
@@ -219,9 +229,10 @@ describe('two collectors in one shared-subscription group', () => {
         level: 'debug',
         destination: { write: (line: string) => void (line.includes('events stored') && handled[i]!++) },
       });
-      return { store: new CentralStore(db), c: undefined as Collector | undefined, log };
+      return { store: undefined as unknown as CollectorStore, c: undefined as Collector | undefined, log };
     });
     for (const [i, x] of collectors.entries()) {
+      x.store = await openCollectorStore(db);
       x.c = new Collector({ store: x.store, broker: { url: broker.url, clientId: `shared-${i}` }, signer, log: x.log, group: 'g', gapGraceMs: 60_000 });
       await x.c.start();
     }
@@ -239,9 +250,45 @@ describe('two collectors in one shared-subscription group', () => {
     expect(handled[0]! + handled[1]!).toBe(20);
     expect(handled[0]).toBeGreaterThan(0);
     expect(handled[1]).toBeGreaterThan(0);
-    const st = collectors[0]!.store.state('g5')!;
+    const st = (await collectors[0]!.store.state('g5'))!;
     expect(st).toMatchObject({ contiguousSeq: 200, verifiedSeq: 200, maxSeq: 200 });
-    expect(collectors[0]!.store.events('g5', 1, 200, 1000)).toHaveLength(200);
-    for (const x of collectors) x.store.close();
+    expect(await collectors[0]!.store.events('g5', 1, 200, 1000)).toHaveLength(200);
+    for (const x of collectors) await x.store.close();
   });
+
+  it('ask a gate once, not once each, to replay a gap that stopped moving', async () => {
+    const db = await dbFor('shared_gap');
+    const signer = { kid: 'c1', key: loadPrivateKey(readFileSync(keyFile, 'utf8')) };
+    const stores = [await openCollectorStore(db), await openCollectorStore(db)];
+    const collectors = stores.map(
+      (store, i) => new Collector({ store, broker: { url: broker.url, clientId: `gap-${i}` }, signer, log: createLogger({ level: 'silent' }), group: 'gapgroup', gapGraceMs: 2_000 }),
+    );
+    for (const c of collectors) await c.start();
+    const t = gateTopics('s2', 'g8');
+    const gate = await Wire.connect(broker.url);
+    try {
+      await gate.sub(t.eventsAck, t.cmd);
+      const evs = journalOf('g8', 10);
+      // Both collectors receive one batch each with the gap 4..6 between them.
+      await gate.client.publishAsync(t.events, JSON.stringify(evs.slice(0, 3)), { qos: 1 });
+      await gate.client.publishAsync(t.events, JSON.stringify(evs.slice(6)), { qos: 1 });
+      await gate.client.publishAsync(t.events, JSON.stringify(evs.slice(6)), { qos: 1 });
+      const first = await gate.waitFor((m) => m.topic === t.cmd, 10_000);
+      expect(opened(first.payload, 'c1', pub).body).toMatchObject({ type: 'replay', fromSeq: 4, toSeq: 6 });
+      const at = Date.now();
+      // Both collectors look every second; within the grace no second request may come.
+      await new Promise((r) => setTimeout(r, 1_500));
+      const asked = gate.seen.filter((m) => m.topic === t.cmd);
+      if (Date.now() - at < 2_000) expect(asked).toHaveLength(1);
+      // The gate answers; both collectors ack the end.
+      await gate.client.publishAsync(t.events, JSON.stringify(evs.slice(3, 6)), { qos: 1 });
+      await gate.waitFor((m) => m.topic === t.eventsAck && opened<{ upTo: number }>(m.payload, 'c1', pub).body.upTo === 10, 10_000);
+    } finally {
+      await gate.close();
+      for (const c of collectors) await c.stop();
+    }
+    expect(await stores[0]!.state('g8')).toMatchObject({ contiguousSeq: 10, verifiedSeq: 10 });
+    for (const s of stores) await s.close();
+  });
+});
 });

@@ -36,6 +36,8 @@ export interface Mosquitto {
   restart(): Promise<void>;
   /** The broker's own log (for failing tests). */
   log(): string;
+  /** The broker's pid while it runs (CPU accounting in benches). */
+  pid(): number | undefined;
 }
 
 const START_TIMEOUT_MS = 10_000;
@@ -148,6 +150,7 @@ export async function startMosquitto(opts: MosquittoOptions = {}): Promise<Mosqu
       await terminate('SIGTERM');
       await launch();
     },
+    pid: () => child?.pid,
     log() {
       try {
         return readFileSync(logFile, 'utf8');

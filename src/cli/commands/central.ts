@@ -3,24 +3,27 @@
  * until SIGINT/SIGTERM. Logs are pino JSON lines on stdout.
  */
 import { createLogger } from '../../log.js';
-import { CentralStore } from '../../store/central.js';
+import { isPostgresUrl, openCollectorStore, type CollectorStore } from '../../store/collector-store.js';
 import { BROKER_HELP, BROKER_OPTIONS, SIGNING_OPTIONS, brokerOptions, signingKey } from '../broker-options.js';
 import { IDENT, parseCommandArgs, requireStr, secondsOpt, str, wantsHelp } from '../args.js';
 import { CliError } from '../cli-error.js';
 import { Collector } from '../central/collector.js';
 import type { GatectlCommand } from '../command.js';
 
-const help = `Usage: gatectl central --db PATH [--group NAME] [options]
+const help = `Usage: gatectl central --db PATH|postgres://… [--group NAME] [options]
 
-Reference collector: stores every gate's events in SQLite (idempotent by gate
-and seq), verifies each gate's hash chain as events arrive, acks the highest
+Reference collector: stores every gate's events in SQLite or PostgreSQL
+(idempotent by gate and seq), verifies each gate's hash chain as events arrive, acks the highest
 contiguous seq (signed), asks a gate to replay a gap that stops moving,
 stores and acks visitor registrations, records gate statuses.
 Runs until SIGINT or SIGTERM.
 
-  --db PATH        the collector's database (not a gate's)
+  --db PATH        the collector's SQLite file (not a gate's): one machine
+  --db postgres://user:password@host:5432/dbname
+                   PostgreSQL: collectors on several hosts share one database
+                   (the schema is created and migrated on start)
   --group NAME     shared-subscription group (default "central"): collectors of
-                   one group share the load and MUST use the same database file
+                   one group share the load and MUST use the same database
   --gap-grace S    seconds a gap may stay still before a replay is asked (default 10)
   --log-level L    info (default), debug, warn…
 
@@ -44,11 +47,12 @@ export const centralCommand: GatectlCommand = {
     const signer = signingKey(p);
     const gapGraceMs = secondsOpt(p, 'gap-grace', 10);
     const log = createLogger({ level: str(p, 'log-level') ?? 'info' }).child({ component: 'central' });
-    let store: CentralStore;
+    const shown = redactUrl(dbPath);
+    let store: CollectorStore;
     try {
-      store = new CentralStore(dbPath);
+      store = await openCollectorStore(dbPath);
     } catch (cause) {
-      throw new CliError('DB_UNUSABLE', `--db ${dbPath}: ${(cause as Error).message}`, 1, { cause });
+      throw new CliError('DB_UNUSABLE', `--db ${shown}: ${(cause as Error).message}`, 1, { cause });
     }
     const collector = new Collector({ store, broker, signer, log, group, gapGraceMs });
     const stopped = new Promise<void>((resolve) => {
@@ -57,13 +61,25 @@ export const centralCommand: GatectlCommand = {
     });
     try {
       await Promise.race([collector.start(), stopped]);
-      if (!io.signal?.aborted) io.err(`collector running: group ${group}, db ${dbPath}`);
+      if (!io.signal?.aborted) io.err(`collector running: group ${group}, db ${shown}`);
       await stopped;
     } finally {
       await collector.stop();
-      store.close();
+      await store.close();
       log.info('collector stopped');
     }
     return 0;
   },
 };
+
+/** A database argument fit for a message: a postgres:// URL without its password. */
+export function redactUrl(db: string): string {
+  if (!isPostgresUrl(db)) return db;
+  try {
+    const u = new URL(db);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return 'postgres://…';
+  }
+}

@@ -6,6 +6,7 @@ import type { GatectlCommand } from '../command.js';
 import { brokerAclCommand } from './broker-acl.js';
 import { centralCommand } from './central.js';
 import { cmdCommand } from './cmd.js';
+import { fleetCommand } from './fleet.js';
 import { journalVerifyCommand } from './journal-verify.js';
 import { keygenCommand } from './keygen.js';
 import { logsCommand } from './logs.js';
@@ -21,4 +22,5 @@ export const COMMANDS: readonly GatectlCommand[] = [
   centralCommand,
   logsCommand,
   brokerAclCommand,
+  fleetCommand,
 ];

@@ -4,7 +4,8 @@
  * what the store lacks (from the first missing seq) and waits for the
  * collector to store it; --follow keeps printing as events arrive.
  */
-import { CentralStore } from '../../store/central.js';
+import { openCollectorStore, type CollectorStore } from '../../store/collector-store.js';
+import { redactUrl } from './central.js';
 import type { JournalEvent } from '../../store/types.js';
 import { BROKER_HELP, BROKER_OPTIONS, SIGNING_OPTIONS, brokerOptions, connectOnce, signingKey } from '../broker-options.js';
 import { identOpt, parseCommandArgs, requireStr, secondsOpt, str, timeOpt, wantsHelp } from '../args.js';
@@ -13,7 +14,7 @@ import type { GatectlCommand } from '../command.js';
 import { buildCommand, requestCommand } from '../command-request.js';
 import { CSV_HEADER, formatEvent, type LogFormat } from '../event-format.js';
 
-const help = `Usage: gatectl logs --gate GATE --db PATH [--since TIME] [--follow] [--format jsonl|csv] [options]
+const help = `Usage: gatectl logs --gate GATE --db PATH|postgres://… [--since TIME] [--follow] [--format jsonl|csv] [options]
 
 Prints one gate's events from the collector's store (gatectl central --db), in seq order.
   --since TIME     only events at or after TIME (ISO 8601)
@@ -58,30 +59,30 @@ export const logsCommand: GatectlCommand = {
     const sinceMs = timeOpt(p, 'since');
     const waitMs = secondsOpt(p, 'wait', 15);
     const wantsReplay = str(p, 'url') !== undefined || process.env.GATECTL_URL !== undefined;
-    let store: CentralStore;
+    let store: CollectorStore;
     try {
-      store = new CentralStore(dbPath, { mustExist: true });
+      store = await openCollectorStore(dbPath, { mustExist: true, poolSize: 2 });
     } catch (cause) {
-      throw new CliError('DB_UNUSABLE', `--db ${dbPath}: ${(cause as Error).message}`, 1, { cause });
+      throw new CliError('DB_UNUSABLE', `--db ${redactUrl(dbPath)}: ${(cause as Error).message}`, 1, { cause });
     }
     try {
-      const known = store.state(gate);
-      if (!known && !p.values.follow && !wantsReplay) throw new CliError('UNKNOWN_GATE', `no events from gate ${gate} in ${dbPath}`);
+      const known = await store.state(gate);
+      if (!known && !p.values.follow && !wantsReplay) throw new CliError('UNKNOWN_GATE', `no events from gate ${gate} in ${redactUrl(dbPath)}`);
       if (wantsReplay) {
         const site = str(p, 'site') ?? known?.site;
         if (!site) throw new CliError('BAD_ARGS', `--site is required: gate ${gate} is not in the store yet`, 2);
         await replayMissing(store, { site, gate }, p, io, waitMs);
       }
       const printer = new Printer(io, format, sinceMs, p.values['allow-gaps'] === true);
-      printer.drain(store, gate);
-      if (!p.values.follow) return printer.reportGaps(store, gate);
+      await printer.drain(store, gate);
+      if (!p.values.follow) return await printer.reportGaps(store, gate);
       while (!io.signal?.aborted) {
         await sleep(500, io.signal);
-        printer.drain(store, gate);
+        await printer.drain(store, gate);
       }
       return 0;
     } finally {
-      store.close();
+      await store.close();
     }
   },
 };
@@ -96,13 +97,13 @@ class Printer {
     private readonly allowGaps: boolean,
   ) {}
 
-  drain(store: CentralStore, gate: string): void {
+  async drain(store: CollectorStore, gate: string): Promise<void> {
     if (this.format === 'csv' && !this.headerDone) (this.io.out(CSV_HEADER), (this.headerDone = true));
-    const st = store.state(gate);
+    const st = await store.state(gate);
     if (!st) return;
     const upTo = this.allowGaps ? st.maxSeq : st.contiguousSeq;
     while (this.nextSeq <= upTo) {
-      const page = store.events(gate, this.nextSeq, upTo, PAGE);
+      const page = await store.events(gate, this.nextSeq, upTo, PAGE);
       if (page.length === 0) break;
       for (const ev of page) if (this.wanted(ev)) this.io.out(formatEvent(ev, this.format));
       this.nextSeq = page[page.length - 1]!.seq + 1;
@@ -114,19 +115,19 @@ class Printer {
   }
 
   /** Exit 0 when nothing is missing, 4 when the store has gaps. */
-  reportGaps(store: CentralStore, gate: string): number {
-    const gaps = store.gaps(gate, 20);
+  async reportGaps(store: CollectorStore, gate: string): Promise<number> {
+    const gaps = await store.gaps(gate, 20);
     if (gaps.length === 0) return 0;
     this.io.err(`gate ${gate}: missing seq ${gaps.map((g) => (g.from === g.to ? `${g.from}` : `${g.from}-${g.to}`)).join(', ')}`);
     return 4;
   }
 }
 
-async function replayMissing(store: CentralStore, target: { site: string; gate: string }, p: Parameters<typeof brokerOptions>[0], io: CliIO, waitMs: number): Promise<void> {
+async function replayMissing(store: CollectorStore, target: { site: string; gate: string }, p: Parameters<typeof brokerOptions>[0], io: CliIO, waitMs: number): Promise<void> {
   const signer = signingKey(p);
   const client = await connectOnce(brokerOptions(p));
   try {
-    const fromSeq = (store.state(target.gate)?.contiguousSeq ?? 0) + 1;
+    const fromSeq = ((await store.state(target.gate))?.contiguousSeq ?? 0) + 1;
     const cmd = buildCommand({ type: 'replay', fromSeq }, Date.now(), 10 * 60_000);
     const result = await requestCommand(client, target, cmd, signer, waitMs);
     if (!result.ok) {
@@ -144,7 +145,7 @@ async function replayMissing(store: CentralStore, target: { site: string; gate: 
     let last = -1;
     let stillSince = Date.now();
     while (Date.now() < deadline) {
-      const st = store.state(target.gate);
+      const st = await store.state(target.gate);
       if (st && st.contiguousSeq >= upTo) return;
       const at = st ? st.contiguousSeq : 0;
       if (at !== last) (last = at), (stillSince = Date.now());

@@ -56,4 +56,9 @@ export const CENTRAL_SCHEMA: readonly string[] = [
     at INTEGER NOT NULL
   );
   `,
+  // 2: when a replay of this gate's gap was last asked for, claimed by one
+  // collector of the group so the others do not ask again within the grace
+  `
+  ALTER TABLE central_gates ADD COLUMN replay_asked_at INTEGER;
+  `,
 ];
