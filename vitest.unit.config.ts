@@ -19,8 +19,10 @@ export const needsDaemon = [
   'tests/drivers/gpio/cdev-rig.test.ts', // a Debian kernel with gpio-sim under QEMU
   'tests/cli/broker-acl.test.ts', // mosquitto
   'tests/cli/broker-auth.test.ts',
-  'tests/cli/central.test.ts',
+  'tests/cli/central.test.ts', // mosquitto and PostgreSQL
+  'tests/cli/central-store.test.ts', // PostgreSQL
   'tests/cli/cmd.test.ts',
+  'tests/cli/fleet.test.ts', // PostgreSQL
   'tests/cli/whitelist-push.test.ts',
   'tests/sync/chaos.test.ts', // mosquitto (through tests/sync/support)
   'tests/sync/collector-purged.test.ts',

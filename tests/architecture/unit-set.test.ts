@@ -13,7 +13,7 @@ import { needsDaemon } from '../../vitest.unit.config.js';
 const ROOT = join(import.meta.dirname, '../..');
 const TESTS = join(ROOT, 'tests');
 /** Calls that start a daemon (tests/helpers, bench/lib, tests/e2e, tests/chaos) or boot the GPIO rig's kernel. */
-const STARTS_DAEMON = /\b(startMosquitto|startPcscd|startPtyPair|startDaemon|runCrashCampaign|runInRig|chaosWorld|GateProcess|chromium\.launch)\b/;
+const STARTS_DAEMON = /\b(startMosquitto|startPcscd|startPtyPair|startDaemon|runCrashCampaign|runInRig|startPostgres|chaosWorld|GateProcess|chromium\.launch)\b/;
 
 function testFiles(dir = TESTS): string[] {
   const out: string[] = [];
