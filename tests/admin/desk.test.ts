@@ -8,7 +8,7 @@ import { EventEmitter } from 'node:events';
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { idKey } from '../../src/controller/credential.js';
+import { idKey } from '../../src/credentials/resident-id.js';
 import type { DeskCardReader, DeskIdCard, DeskReaderEventMap } from '../../src/drivers/types.js';
 import { VisitorStore } from '../../src/store/visitors.js';
 import { addAccount, call, ID_HASH_KEY, login, makeHarness, PASSWORDS, until, VALID_ID_3, type Harness, type Session } from './harness.js';
