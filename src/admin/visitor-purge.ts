@@ -78,13 +78,19 @@ export class VisitorPurge {
     const now = clock();
     const cutoff = now - visitorDays * DAY_MS;
     const personIds: string[] = [];
-    for (;;) {
-      const batch = this.visitors.endedBefore(cutoff, BATCH);
-      if (batch.length === 0) break;
-      // One transaction per batch, photos after its commit (store/erase.ts).
-      // Once central has taken the person over, the whitelist entry is central's to keep or drop.
-      for (const e of this.eraser.erase(batch.map((v) => v.personId), { whitelist: 'local' })) personIds.push(e.personId);
-      if (batch.length < BATCH) break;
+    try {
+      for (;;) {
+        const batch = this.visitors.endedBefore(cutoff, BATCH);
+        if (batch.length === 0) break;
+        // One transaction per batch, photos after its commit (store/erase.ts).
+        // Once central has taken the person over, the whitelist entry is central's to keep or drop.
+        for (const e of this.eraser.erase(batch.map((v) => v.personId), { whitelist: 'local' })) personIds.push(e.personId);
+        if (batch.length < BATCH) break;
+      }
+    } catch (err) {
+      // A later batch failed: the batches already committed are erased and stay on record.
+      if (personIds.length) gate.record({ type: 'purge', scope: 'visitors', retentionDays: visitorDays, count: personIds.length, personIds });
+      throw err;
     }
     const sessions = this.accounts.purgeExpiredSessions(now);
     const ev = gate.record({ type: 'purge', scope: 'visitors', retentionDays: visitorDays, count: personIds.length, personIds });

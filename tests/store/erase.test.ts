@@ -149,4 +149,20 @@ describe('the visitor retention purge uses it', () => {
     expectKept('old-2');
     expect(store.journal.lastSeq()).toBe(last);
   });
+
+  it('a later batch failing keeps the earlier committed batch erased and on record; the failing batch stays whole', () => {
+    const now = Date.now();
+    // 200 per transaction (visitor-purge.ts BATCH), oldest first: the 201st visitor is in the second batch.
+    for (let i = 0; i < 201; i++) addVisitor(`old-${String(i).padStart(3, '0')}`, now - 40 * DAY + i * 60_000);
+    failVisitorDelete('old-200');
+    const last = store.journal.lastSeq();
+    expect(() => purge().run()).toThrow(/disk went away/);
+    expectGone('old-000');
+    expectGone('old-199');
+    expectKept('old-200');
+    expect(store.journal.lastSeq()).toBe(last + 1);
+    const ev = store.journal.get(last + 1)!;
+    expect(ev).toMatchObject({ type: 'purge', scope: 'visitors', count: 200 });
+    expect(ev.personIds).not.toContain('old-200');
+  });
 });
