@@ -13,8 +13,6 @@ import type { GateKey } from './credentials/gate-key.js';
 import type { Clock } from './types.js';
 import type { DeskCardReader } from './drivers/types.js';
 import { RegistrationOutbox } from './store/registrations.js';
-import { VisitorStore } from './store/visitors.js';
-import { eraseVisitor } from './visitor-erase.js';
 import { signPass } from './credentials/pass.js';
 
 export interface ServiceDeps {
@@ -40,7 +38,6 @@ export async function optionalServices(deps: ServiceDeps): Promise<Component[]> 
 
   if (config.mqtt) {
     const { SyncService } = await import('./sync/service.js');
-    const visitors = new VisitorStore(store.db);
     const sync = new SyncService({
       config,
       store,
@@ -48,8 +45,8 @@ export async function optionalServices(deps: ServiceDeps): Promise<Component[]> 
       log: log.child({ component: 'sync' }),
       clock,
       registrations,
-      // Central's purge-person takes the photo file too, not only the row.
-      purgeVisitor: (personId) => eraseVisitor(visitors, deps.dataDir, personId),
+      // Central's purge-person takes the photo file too, not only the rows.
+      dataDir: deps.dataDir,
       walRoom: deps.walRoom,
     });
     syncStatus = () => {

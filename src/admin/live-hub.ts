@@ -82,7 +82,7 @@ export class LiveHub {
     }
   }
 
-  /** The gate's own alert judgement (it may flag more than isAlert does). */
+  /** The gate's `alert`: the same isAlert (controller/alerts.ts) as the items' flag; raise() ignores a seq already open. */
   private onAlert(ev: JournalEvent): void {
     try {
       this.deps.alerts.raise(ev.seq);

@@ -7,11 +7,13 @@
 import type { Store } from '../store/index.js';
 import type { JournalEvent } from '../store/types.js';
 import type { VisitorStore } from '../store/visitors.js';
+import { isAlert } from '../controller/alerts.js';
 
 export interface LiveItem {
   seq: number;
   ts: string;
   type: string;
+  /** controller/alerts.ts isAlert: stands out on the page until a guard acknowledges it. */
   alert: boolean;
   direction?: string;
   reader?: string;
@@ -38,24 +40,6 @@ export interface LiveItem {
 
 const COPIED = ['direction', 'reader', 'granted', 'credential', 'personId', 'operator', 'from', 'to', 'connected',
   'passed', 'active', 'account', 'ok', 'action'] as const;
-
-/** Events that must stand out on the page until a guard acknowledges them. */
-export function isAlert(ev: JournalEvent): boolean {
-  switch (ev.type) {
-    case 'access':
-      return ev.reason === 'BLACKLISTED';
-    case 'door_forced':
-    case 'mode_changed':
-      return true;
-    case 'tamper':
-    case 'fire_alarm':
-      return ev.active !== false;
-    case 'reader_status':
-      return ev.connected === false;
-    default:
-      return false;
-  }
-}
 
 export function photoUrl(personId: string): string {
   return `/api/photos/${encodeURIComponent(personId)}`;

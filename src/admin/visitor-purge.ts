@@ -5,15 +5,13 @@
  * at start and then daily; every run is a `purge` journal event holding the
  * person ids alone. Expired admin sessions are swept on the same tick.
  */
-import { rmSync } from 'node:fs';
-import { basename, join } from 'node:path';
 import type { Logger } from '../log.js';
 import type { Clock } from '../types.js';
 import type { GateControl } from '../controller/gate-api.js';
 import type { Store } from '../store/index.js';
 import { AccountStore } from '../store/accounts.js';
 import { VisitorStore } from '../store/visitors.js';
-import { RegistrationOutbox } from '../store/registrations.js';
+import { PersonEraser } from '../store/erase.js';
 
 const DAY_MS = 24 * 3600_000;
 /** One transaction removes at most this many visitors; the next ones follow at once. */
@@ -41,12 +39,12 @@ export class VisitorPurge {
   private timer: NodeJS.Timeout | undefined;
   private readonly visitors: VisitorStore;
   private readonly accounts: AccountStore;
-  private readonly outbox: RegistrationOutbox;
+  private readonly eraser: PersonEraser;
 
   constructor(private readonly deps: VisitorPurgeDeps) {
     this.visitors = new VisitorStore(deps.store.db);
     this.accounts = new AccountStore(deps.store.db);
-    this.outbox = new RegistrationOutbox(deps.store.db);
+    this.eraser = new PersonEraser(deps.store.db, deps.store.whitelist, deps.dataDir);
   }
 
   start(): void {
@@ -80,29 +78,20 @@ export class VisitorPurge {
     const now = clock();
     const cutoff = now - visitorDays * DAY_MS;
     const personIds: string[] = [];
-    const files: string[] = [];
-    for (;;) {
-      const batch = this.visitors.endedBefore(cutoff, BATCH);
-      if (batch.length === 0) break;
-      store.db.transaction(() => {
-        for (const v of batch) {
-          this.visitors.remove(v.personId);
-          // A registration central never acked must not outlive the retention either.
-          this.outbox.removePerson(v.personId);
-          // Once central has taken the person over, the whitelist entry is central's to keep or drop.
-          if (store.whitelist.person(v.personId)?.origin === 'local') {
-            // The card may since belong to a new registration of the same person: leave theirs alone.
-            const holder = store.whitelist.lookup(v.credentialKey)?.personId;
-            store.whitelist.remove({ people: [v.personId], credentials: holder === v.personId ? [v.credentialKey] : [] });
-          }
-          personIds.push(v.personId);
-          if (v.photoFile) files.push(v.photoFile);
-        }
-      })();
-      if (batch.length < BATCH) break;
+    try {
+      for (;;) {
+        const batch = this.visitors.endedBefore(cutoff, BATCH);
+        if (batch.length === 0) break;
+        // One transaction per batch, photos after its commit (store/erase.ts).
+        // Once central has taken the person over, the whitelist entry is central's to keep or drop.
+        for (const e of this.eraser.erase(batch.map((v) => v.personId), { whitelist: 'local' })) personIds.push(e.personId);
+        if (batch.length < BATCH) break;
+      }
+    } catch (err) {
+      // A later batch failed: the batches already committed are erased and stay on record.
+      if (personIds.length) gate.record({ type: 'purge', scope: 'visitors', retentionDays: visitorDays, count: personIds.length, personIds });
+      throw err;
     }
-    // Files after the rows: a crash in between leaves an orphan photo, never a row pointing nowhere.
-    for (const f of files) rmSync(join(this.deps.dataDir, 'photos', basename(f)), { force: true });
     const sessions = this.accounts.purgeExpiredSessions(now);
     const ev = gate.record({ type: 'purge', scope: 'visitors', retentionDays: visitorDays, count: personIds.length, personIds });
     log.info({ purged: personIds.length, sessions, seq: ev.seq }, 'visitor retention purge');

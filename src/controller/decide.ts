@@ -23,8 +23,9 @@
  *                         (only entries `in` are counted, so a visitor can always leave)
  * 11. ANTI_PASSBACK       anti-passback on and the last recorded direction equals this
  *                         one (in after in, out after out); no history passes
- * 12. ESCORT_REQUIRED     direction in, record.escort or pass.escort, no escort present:
- *                         not granted, escortWait (leaving needs no escort)
+ * 12. ESCORT_REQUIRED     direction in, record.escort or pass.escort: not granted,
+ *                         escortWait (leaving needs no escort); the escort's own
+ *                         grant at that reader lets the visitor in (resolveEscort)
  * 13. GRANTED
  * ESCORT_TIMEOUT is not decided here: the orchestrator issues escortTimeout()
  * when resolveEscort() says the waiting visitor's window lapsed.
@@ -51,8 +52,6 @@ export interface DecideContext {
   site: string;
   mode: GateMode;
   direction: Direction;
-  /** The reader tapped; informational (duplicate taps are matched by the caller passing lastTapMs). */
-  readerId?: string;
   /** The whitelist record for the credential's key, if any. */
   record?: AccessRecord | undefined;
   /** The record's schedule, when it has one and the store knows it. */
@@ -65,8 +64,6 @@ export interface DecideContext {
   duplicateTapMs: number;
   /** Entries used by a pass with no whitelist record (counted locally by key). */
   passEntriesUsed?: number | undefined;
-  /** A staff/security escort is vouching for this visitor now. */
-  escortPresent?: boolean;
 }
 
 export function decide(cred: NormalizedOk, ctx: DecideContext): Decision {
@@ -112,7 +109,7 @@ export function decide(cred: NormalizedOk, ctx: DecideContext): Decision {
   }
 
   const needsEscort = record?.escort === true || pass?.escort === true;
-  if (ctx.direction === 'in' && needsEscort && !ctx.escortPresent) {
+  if (ctx.direction === 'in' && needsEscort) {
     return deny('ESCORT_REQUIRED', { escortWait: true });
   }
 

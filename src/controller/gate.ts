@@ -25,6 +25,7 @@ import { RecentTaps } from './recent-taps.js';
 import { clockBehind, codeError, requireReason } from './gate-checks.js';
 import { Turnstile } from './turnstile.js';
 import { Indicator } from './indicator.js';
+import { isAlert } from './alerts.js';
 
 export interface GateOptions {
   gateId: string;
@@ -61,8 +62,6 @@ export interface Outcome {
 }
 
 const MODE_KEY = 'gate.mode';
-/** Alerts go to sync ahead of the backlog and stay on the admin page until acknowledged. */
-const ALERT_TYPES = new Set(['door_forced', 'tamper', 'fire_alarm', 'mode_changed']);
 
 export class Gate extends EventEmitter<GateEventMap> implements GateControl {
   readonly turnstile: Turnstile;
@@ -158,7 +157,6 @@ export class Gate extends EventEmitter<GateEventMap> implements GateControl {
       site: options.site,
       mode: this.mode,
       direction,
-      readerId,
       record,
       schedule,
       lastDirection: record ? record.lastDirection : store.access.unlistedDirection(cred.key),
@@ -228,6 +226,8 @@ export class Gate extends EventEmitter<GateEventMap> implements GateControl {
       reason: decision.reason,
     };
     if (decision.personId) event.personId = decision.personId;
+    // Let through by the emergency, still a blacklist hit: the event says so (controller/alerts.ts).
+    if (decision.alert && decision.granted) event.blacklisted = true;
     if (opts.escortedBy) event.escortedBy = opts.escortedBy;
     const committed = this.deps.store.access.record({
       event,
@@ -244,7 +244,7 @@ export class Gate extends EventEmitter<GateEventMap> implements GateControl {
     } else if (!opts.skipRelay && decision.reason !== 'DUPLICATE_TAP') {
       this.indicator.show(decision.granted ? 'granted' : decision.alert ? 'alert' : 'denied');
     }
-    this.publish(committed, decision.alert);
+    this.publish(committed);
     return { decision, event: committed };
   }
 
@@ -290,7 +290,7 @@ export class Gate extends EventEmitter<GateEventMap> implements GateControl {
 
   record(input: { type: JournalEvent['type']; [k: string]: unknown }): JournalEvent {
     const ev = this.deps.store.journal.append(input as NewEvent, this.deps.clock());
-    this.publish(ev, ALERT_TYPES.has(ev.type) || (ev.type === 'reader_status' && ev.connected === false));
+    this.publish(ev);
     return ev;
   }
 
@@ -300,9 +300,10 @@ export class Gate extends EventEmitter<GateEventMap> implements GateControl {
 
   // ------------------------------------------------------------------ wiring
 
-  private publish(ev: JournalEvent, alert: boolean): void {
+  /** Alerts (controller/alerts.ts) go to sync ahead of the backlog and stay on the admin page until acknowledged. */
+  private publish(ev: JournalEvent): void {
     this.emit('event', ev);
-    if (alert) this.emit('alert', ev);
+    if (isAlert(ev)) this.emit('alert', ev);
   }
 
   private wireTurnstile(): void {

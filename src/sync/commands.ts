@@ -11,9 +11,8 @@ import type { IPublishPacket } from 'mqtt';
 import type { Logger } from '../log.js';
 import type { Clock } from '../types.js';
 import type { GateControl } from '../controller/gate-api.js';
-import type { WhitelistStore } from '../store/whitelist.js';
 import type { SeenCommands } from '../store/seen-commands.js';
-import type { RegistrationOutbox } from '../store/registrations.js';
+import type { PersonEraser } from '../store/erase.js';
 import { formatTs } from '../store/time.js';
 import { commandHeaderSchema, commandSchema, COMMAND_TYPES, describeZodError, type CommandMsg, type CommandResultMsg } from './protocol/schemas.js';
 import { openEnvelope } from './protocol/envelope.js';
@@ -26,11 +25,9 @@ const MAX_LIFETIME_MS = 7 * 24 * 3600_000;
 
 export interface CommandDeps {
   gate: GateControl;
-  whitelist: WhitelistStore;
   seen: SeenCommands;
-  registrations: RegistrationOutbox;
-  /** Removes the person's visitor record (admin area's table) when present; returns whether one was removed. */
-  purgeVisitor?: (personId: string) => boolean;
+  /** purge-person: the one privacy erase (store/erase.ts), photo file included. */
+  eraser: PersonEraser;
   feed: EventFeed;
   link: MqttLink;
   resultTopic: string;
@@ -94,7 +91,7 @@ export class CommandHandler {
   }
 
   private run(c: CommandMsg): unknown {
-    const { gate, whitelist, registrations, feed, clock } = this.deps;
+    const { gate, eraser, feed, clock } = this.deps;
     switch (c.type) {
       case 'open': {
         const ev = gate.manualOpen(c.direction, c.reason, { operator: c.operator, source: 'central' });
@@ -110,11 +107,8 @@ export class CommandHandler {
         return r;
       }
       case 'purge-person': {
-        const person = whitelist.person(c.personId) !== undefined;
-        // Credentials go with the person (ON DELETE CASCADE).
-        whitelist.remove({ people: [c.personId] });
-        const queued = registrations.removePerson(c.personId);
-        const visitor = this.deps.purgeVisitor?.(c.personId) ?? false;
+        // Central's command: the whitelist person goes whoever listed it.
+        const { person, visitor, registrations: queued } = eraser.erase([c.personId], { whitelist: 'all' })[0]!;
         const ev = gate.record({ type: 'purge', personId: c.personId, scope: 'person' });
         return { personId: c.personId, person, visitor, registrations: queued, seq: ev.seq };
       }

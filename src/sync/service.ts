@@ -5,6 +5,7 @@
  * down or slow changes nothing for decisions.
  */
 import { existsSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import type Database from 'better-sqlite3';
 import type { IPublishPacket } from 'mqtt';
 import { VERSION } from '../version.js';
@@ -16,13 +17,12 @@ import type { Journal } from '../store/journal.js';
 import type { WhitelistStore } from '../store/whitelist.js';
 import type { Settings } from '../store/settings.js';
 import type { JournalEvent } from '../store/types.js';
-import { hasTable } from '../store/db.js';
 import { Outbox } from '../store/outbox.js';
 import { SeenCommands } from '../store/seen-commands.js';
 import { RegistrationOutbox } from '../store/registrations.js';
 import { SnapshotApplier } from '../store/snapshot.js';
 import { SnapshotChunks } from '../store/snapshot-chunks.js';
-import { VisitorStore } from '../store/visitors.js';
+import { PersonEraser } from '../store/erase.js';
 import { gateTopics, siteTopics, type GateTopics, type SiteTopics } from './protocol/topics.js';
 import { deltaSchema, eventsAckSchema, manifestSchema, registrationsAckSchema } from './protocol/schemas.js';
 import { MqttLink } from './mqtt-link.js';
@@ -49,10 +49,10 @@ export interface SyncDeps {
   /** Default: systemd-timesyncd's /run/systemd/timesync/synchronized exists. */
   clockSynced?: () => boolean;
   /**
-   * purge-person: remove a visitor's personal data kept beside the whitelist
-   * (the visitors row and the photo file). Default: the visitors row only.
+   * purge-person removes the person's photo from `${dataDir}/photos/`.
+   * Default: the folder of `storage.path` (main.ts's data directory).
    */
-  purgeVisitor?: (personId: string) => boolean;
+  dataDir?: string;
   /** WalCheckpointer.room(): a snapshot apply waits on it between transactions (store/snapshot.ts). */
   walRoom?: () => Promise<void>;
   /** Test hooks: reconnect back-off, chunk refetch delay. */
@@ -187,17 +187,10 @@ export class SyncService {
       log: this.log,
       clock,
     });
-    const visitors = hasTable(store.db, 'visitors') ? new VisitorStore(store.db) : undefined;
     this.commands = new CommandHandler({
       gate,
-      whitelist: store.whitelist,
       seen: this.seen,
-      registrations: this.registrations,
-      ...(this.deps.purgeVisitor
-        ? { purgeVisitor: this.deps.purgeVisitor }
-        : visitors
-          ? { purgeVisitor: (id: string) => visitors.remove(id) }
-          : {}),
+      eraser: new PersonEraser(store.db, store.whitelist, this.deps.dataDir ?? dirname(resolve(config.storage.path))),
       feed: this.feed,
       link,
       resultTopic: gt.cmdResult,

@@ -124,6 +124,30 @@ describe('live stream', () => {
     }
   });
 
+  it('the page judges alerts as the gate does (controller/alerts.ts): a blacklist hit in emergency mode is one, a tamper back to normal is not', async () => {
+    const sse = await openSse(port, guard.cookie);
+    try {
+      await call(h, admin, 'POST', '/api/mode', { mode: 'emergency', reason: 'fire drill', confirm: true });
+      h.type('entry', 'DEADBEEF');
+      const hit = await sse.next('alert', (d) => d.type === 'access' && d.reason === 'EMERGENCY_OPEN');
+      expect(hit.data).toMatchObject({ alert: true, granted: true, personId: 'p-black', name: 'Banned Qian' });
+      const journaled = await sse.next('journal', (d) => d.seq === hit.data.seq);
+      expect(journaled.data.alert).toBe(true);
+      await call(h, admin, 'POST', '/api/mode', { mode: 'normal', reason: 'drill over', confirm: true });
+
+      const opened = h.gate.record({ type: 'tamper', active: true });
+      const closed = h.gate.record({ type: 'tamper', active: false });
+      expect((await sse.next('journal', (d) => d.seq === opened.seq)).data.alert).toBe(true);
+      expect((await sse.next('journal', (d) => d.seq === closed.seq)).data.alert).toBe(false);
+      const board = (await call(h, guard, 'GET', '/api/alerts')).json().alerts.map((a: { seq: number }) => a.seq);
+      expect(board).toContain(hit.data.seq);
+      expect(board).toContain(opened.seq); // closing the box does not clear it: a guard acknowledges
+      expect(board).not.toContain(closed.seq);
+    } finally {
+      sse.close();
+    }
+  });
+
   it('closing the server ends open streams instead of hanging', async () => {
     const sse = await openSse(port, guard.cookie);
     const ended = new Promise((r) => sse.res.on('end', r));

@@ -14,7 +14,7 @@ export type Layer = 'shared' | 'drivers' | 'drivers-interface' | 'store' | 'cont
 /** The composition root (DESIGN: main.ts wires the concrete drivers to the rest) and its helpers. */
 const ROOT_FILES = new Set([
   'main.ts', 'services.ts', 'lifecycle.ts', 'health.ts', 'sd-notify.ts', 'runtime-flags.ts', 'simulation.ts', 'version.ts',
-  'visitor-erase.ts', 'data-dir.ts', 'simulation-sam.ts', 'sim-pty.ts',
+  'data-dir.ts', 'simulation-sam.ts', 'sim-pty.ts',
 ]);
 /** Modules any layer may import: shared types, config schema, logger factory, the CSV writer, worker plumbing, credential formats. */
 const SHARED_FILES = new Set([

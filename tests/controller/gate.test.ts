@@ -216,6 +216,24 @@ describe('Gate orchestrator', () => {
     expect(h.outputs.entry.get()).toBe(true);
   });
 
+  it('a blacklisted card let through in emergency mode is still an alert; a fire alarm or tamper going back to normal is not a new one', () => {
+    const alerts: JournalEvent[] = [];
+    h.gate.on('alert', (ev) => alerts.push(ev));
+    h.inputs.fireAlarm.drive(true, h.now.ms);
+    h.readers.entry.tap({ kind: 'card', uid: 'DEADBEEF' }, h.now.ms);
+    expect(last(h)).toMatchObject({ granted: true, reason: 'EMERGENCY_OPEN', personId: 'p-black', blacklisted: true });
+    h.readers.entry.tap({ kind: 'card', uid: '04A1B2C3' }, h.now.ms);
+    expect(last(h)).toMatchObject({ granted: true, reason: 'EMERGENCY_OPEN', personId: 'p-staff' });
+    expect(last(h)).not.toHaveProperty('blacklisted');
+    h.inputs.fireAlarm.drive(false, h.now.ms);
+    expect(last(h)).toMatchObject({ type: 'fire_alarm', active: false });
+    h.inputs.tamper.drive(true, h.now.ms);
+    h.inputs.tamper.drive(false, h.now.ms);
+    expect(last(h)).toMatchObject({ type: 'tamper', active: false });
+    expect(alerts.map((e) => e.type === 'access' ? `access:${String(e.personId)}` : e.type))
+      .toEqual(['fire_alarm', 'mode_changed', 'access:p-black', 'tamper']);
+  });
+
   it('lockdown lets only security through', () => {
     h.gate.setMode('lockdown', 'intruder drill', { operator: 'admin', source: 'admin' });
     h.readers.entry.tap({ kind: 'card', uid: '04A1B2C3' }, h.now.ms);

@@ -11,6 +11,9 @@ import { cmd, otherKey, TestCentral, waitFor } from './support/central.js';
 import { envelopeBytes, signEnvelope } from '../../src/sync/protocol/envelope.js';
 import { centralKey } from './support/central.js';
 import { RegistrationOutbox } from '../../src/store/registrations.js';
+import { VisitorStore } from '../../src/store/visitors.js';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 
 let broker: Mosquitto;
 let central: TestCentral;
@@ -72,7 +75,7 @@ describe('commands', () => {
     expect(none).toMatchObject({ ok: false, error: { code: 'NOTHING_TO_REPLAY' } });
   });
 
-  it('purge-person removes the person, credentials and queued registration, and journals the purge', async () => {
+  it('purge-person removes the person, credentials, queued registration, visitor record and photo, and journals the purge', async () => {
     h.store.whitelist.upsert({
       people: [{ id: 'v9', kind: 'visitor', name: 'Visitor Nine' }],
       credentials: [{ key: 'pass:v9', personId: 'v9', status: 'active' }],
@@ -82,8 +85,19 @@ describe('commands', () => {
       id: 'r9', person: { id: 'v9', kind: 'visitor', name: 'Visitor Nine', phone: '13800000000' },
       credential: { key: 'pass:v9', personId: 'v9', status: 'active' }, registeredAt: '2026-11-23T10:00:00.000+08:00', operator: 'guard1',
     });
+    // the visitor record and photo admin/registration.ts keeps beside the whitelist
+    const now = Date.now();
+    new VisitorStore(h.store.db).insert({
+      personId: 'v9', name: 'Visitor Nine', idType: 'resident', idMasked: '1101**********002X', idKey: 'id:v9',
+      phone: '13800000000', organisation: 'Org', purpose: 'meeting', host: 'Host', validFrom: now, validTo: now + 3_600_000,
+      escort: false, review: 'none', credentialKey: 'pass:v9', photoFile: 'v9.jpg', registeredAt: now, operator: 'guard1',
+    });
+    mkdirSync(join(h.dir, 'photos'), { recursive: true });
+    writeFileSync(join(h.dir, 'photos', 'v9.jpg'), 'jpeg bytes');
     const r = await central.command(cmd('purge-person', { personId: 'v9' }));
-    expect(r).toMatchObject({ ok: true, result: { personId: 'v9', person: true, registrations: 1 } });
+    expect(r).toMatchObject({ ok: true, result: { personId: 'v9', person: true, visitor: true, registrations: 1 } });
+    expect(new VisitorStore(h.store.db).get('v9')).toBeUndefined();
+    expect(existsSync(join(h.dir, 'photos', 'v9.jpg'))).toBe(false);
     expect(h.store.whitelist.person('v9')).toBeUndefined();
     expect(h.store.whitelist.lookup('pass:v9')).toBeUndefined();
     expect(h.sync.registrations.count()).toBe(0);

@@ -10,8 +10,8 @@ import type { Direction } from '../../../src/types.js';
 import type { Store } from '../../../src/store/index.js';
 import type { JournalEvent } from '../../../src/store/types.js';
 import { formatTs } from '../../../src/store/time.js';
+import { isAlert } from '../../../src/controller/alerts.js';
 
-const ALERTS = new Set(['door_forced', 'tamper', 'fire_alarm', 'mode_changed']);
 
 export class TestGate extends EventEmitter<GateEventMap> implements GateControl {
   mode: GateMode = 'normal';
@@ -54,7 +54,7 @@ export class TestGate extends EventEmitter<GateEventMap> implements GateControl 
   record(event: { type: JournalEvent['type']; [k: string]: unknown }): JournalEvent {
     const ev = this.store.journal.append(event, this.clock());
     this.emit('event', ev);
-    if (ALERTS.has(ev.type)) this.emit('alert', ev);
+    if (isAlert(ev)) this.emit('alert', ev);
     return ev;
   }
 
