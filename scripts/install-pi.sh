@@ -211,10 +211,11 @@ else
 fi
 say "admin page certificate fingerprint (compare it with the browser's before trusting the page):"
 run openssl x509 -noout -fingerprint -sha256 -in "$TLS_CERT"
-# A config kept from before HTTPS: plain HTTP beyond loopback is now a config error (exit 78).
-if [ -r "$CONF_FILE" ] && grep -qE '^\s*listen:' "$CONF_FILE" && ! grep -qE '^\s*(tls:|allowPlainHttp:\s*true)' "$CONF_FILE"; then
-  say "warning: $CONF_FILE has admin.listen but no admin.tls: unless it listens on loopback the service will refuse to start."
-  say "         add under admin:  tls: { cert: $TLS_CERT, key: $TLS_KEY }   (see docs/security.md)"
+# A config kept from before HTTPS: plain HTTP beyond loopback is now a config
+# error (exit 78), so point its admin page at this certificate (a config that
+# needs nothing is left untouched; comments and other keys are kept).
+if [ "$DRY_RUN" -eq 1 ] || [ -e "$CONF_FILE" ]; then
+  run "$NODE_BIN" "$APP_DIR/dist/scripts/admin-tls-config.js" --config "$CONF_FILE" --cert "$TLS_CERT" --key "$TLS_KEY"
 fi
 
 # --- 7c. GPIO: the backend and the relays' boot-time levels -------------------------------

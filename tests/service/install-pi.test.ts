@@ -81,6 +81,8 @@ describe('scripts/install-pi.sh --dry-run', () => {
       /^\+ chown root:gate \/etc\/gate-controller\/admin-tls\.key$/,
       /^\+ chmod 0640 \/etc\/gate-controller\/admin-tls\.key$/,
       /^\+ openssl x509 -noout -fingerprint -sha256 -in \/etc\/gate-controller\/admin-tls\.crt$/,
+      // A kept config from before HTTPS is pointed at that certificate (scripts/admin-tls-config.ts).
+      /^\+ \S*node\S* \/opt\/gate-controller\/dist\/scripts\/admin-tls-config\.js --config \/etc\/gate-controller\/config\.yaml --cert \/etc\/gate-controller\/admin-tls\.crt --key \/etc\/gate-controller\/admin-tls\.key$/,
       /^\+ install -D -m 0644 .*systemd\/gate-controller\.service \/etc\/systemd\/system\/gate-controller\.service$/,
       /^\+ systemctl daemon-reload$/,
       /^\+ systemctl enable gate-controller\.service$/,
