@@ -129,7 +129,7 @@ export async function main(argv = process.argv.slice(2)): Promise<void> {
     const dataDir = dirname(resolve(config.storage.path));
     secureDataDir(dataDir, log);
     tightenDataFiles(resolve(config.storage.path), dataDir);
-    store = openStore({ path: config.storage.path, synchronous: config.storage.synchronous, gateId: config.gate.id });
+    store = openStore({ path: config.storage.path, synchronous: config.storage.synchronous, gateId: config.gate.id, clock });
   } catch (err) {
     log.fatal({ err, path: config.storage.path }, 'cannot open the database');
     process.stderr.write(`gate-controller: cannot open ${config.storage.path}: ${(err as Error).message}\n`);

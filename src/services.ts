@@ -12,7 +12,6 @@ import type { Gate } from './controller/gate.js';
 import type { GateKey } from './credentials/gate-key.js';
 import type { Clock } from './types.js';
 import type { DeskCardReader } from './drivers/types.js';
-import { RegistrationOutbox } from './store/registrations.js';
 import { signPass } from './credentials/pass.js';
 
 export interface ServiceDeps {
@@ -33,7 +32,7 @@ export interface ServiceDeps {
 export async function optionalServices(deps: ServiceDeps): Promise<Component[]> {
   const { config, store, gate, log, clock } = deps;
   const components: Component[] = [];
-  const registrations = new RegistrationOutbox(store.db, clock);
+  const registrations = store.registrations;
   let syncStatus: (() => { connected: boolean; pending: number; oldestSeq?: number }) | undefined;
 
   if (config.mqtt) {

@@ -174,7 +174,7 @@ export function registerVisitor(
 
   let seq: number;
   try {
-    seq = store.db.transaction(() => {
+    seq = store.transaction(() => {
       store.whitelist.upsert(
         {
           people: [{ id: personId, kind: 'visitor', name: form.name, escort: form.escort, ...(form.hostId ? { hostId: form.hostId } : {}) }],
@@ -186,7 +186,7 @@ export function registerVisitor(
       deps.registrations.add(registrationMessage(record, credential, photo, now));
       // Last, so a failure above leaves no event behind.
       return gate.record({ type: 'visitor_registered', personId, operator, review: record.review !== 'none' }).seq;
-    })();
+    });
   } catch (err) {
     rmSync(join(photoDir, photoFile), { force: true });
     throw err;

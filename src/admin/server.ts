@@ -9,9 +9,9 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyReply, type
 import fastifyCookie from '@fastify/cookie';
 import fastifyMultipart from '@fastify/multipart';
 import fastifyStatic from '@fastify/static';
-import { AccountStore } from '../store/accounts.js';
-import { VisitorStore } from '../store/visitors.js';
-import { JournalSearch } from '../store/journal-search.js';
+import type { AccountStore } from '../store/accounts.js';
+import type { VisitorStore } from '../store/visitors.js';
+import type { JournalSearch } from '../store/journal-search.js';
 import { JournalSearchWorker } from '../store/journal-search.js';
 import type { AdminDeps } from './deps.js';
 import { AdminError, type ErrorBody } from './errors.js';
@@ -59,8 +59,8 @@ export interface AdminContext {
 export type Searcher = Pick<JournalSearchWorker, 'search' | 'iterate' | 'inside' | 'close'>;
 
 function makeSearcher(deps: AdminDeps, inThread: JournalSearch): Searcher {
-  const db = deps.store.db;
-  if (!db.memory) return new JournalSearchWorker({ path: db.name });
+  const file = deps.store.file;
+  if (file !== undefined) return new JournalSearchWorker({ path: file });
   return {
     search: async (f, page, size) => inThread.search(f, page, size),
     iterate: async function* (f, max) {
@@ -121,10 +121,10 @@ export async function buildAdminServer(deps: AdminDeps): Promise<FastifyInstance
     },
   }) as unknown as FastifyInstance;
 
-  const accounts = new AccountStore(deps.store.db);
+  const accounts = deps.store.accounts;
   const sessionTtlMs = deps.sessionTtlMs ?? DEFAULT_SESSION_TTL_MS;
-  const search = new JournalSearch(deps.store.db);
-  const visitors = new VisitorStore(deps.store.db);
+  const search = deps.store.journalSearch;
+  const visitors = deps.store.visitors;
   const live = new LiveView(deps.store, visitors);
   const alerts = new AlertBoard(deps.store.settings);
   const ctx: AdminContext = {

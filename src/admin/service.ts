@@ -7,7 +7,6 @@ import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { Lifecycle } from '../types.js';
-import { AccountStore } from '../store/accounts.js';
 import type { AdminDeps } from './deps.js';
 import { DEFAULT_KDF, hashPassword, randomPassword } from './password.js';
 import { buildAdminServer } from './server.js';
@@ -33,7 +32,7 @@ export interface AdminServiceOptions {
  * accounts already exist.
  */
 export async function ensureInitialAdmin(deps: AdminDeps, file?: string): Promise<string | undefined> {
-  const accounts = new AccountStore(deps.store.db);
+  const accounts = deps.store.accounts;
   if (accounts.count() > 0) return undefined;
   const path = resolve(file ?? join(deps.dataDir, 'admin-initial-password'));
   const password = randomPassword();

@@ -9,9 +9,9 @@ import type { Logger } from '../log.js';
 import type { Clock } from '../types.js';
 import type { GateControl } from '../controller/gate-api.js';
 import type { Store } from '../store/index.js';
-import { AccountStore } from '../store/accounts.js';
-import { VisitorStore } from '../store/visitors.js';
-import { PersonEraser } from '../store/erase.js';
+import type { AccountStore } from '../store/accounts.js';
+import type { VisitorStore } from '../store/visitors.js';
+import type { PersonEraser } from '../store/erase.js';
 
 const DAY_MS = 24 * 3600_000;
 /** One transaction removes at most this many visitors; the next ones follow at once. */
@@ -42,9 +42,9 @@ export class VisitorPurge {
   private readonly eraser: PersonEraser;
 
   constructor(private readonly deps: VisitorPurgeDeps) {
-    this.visitors = new VisitorStore(deps.store.db);
-    this.accounts = new AccountStore(deps.store.db);
-    this.eraser = new PersonEraser(deps.store.db, deps.store.whitelist, deps.dataDir);
+    this.visitors = deps.store.visitors;
+    this.accounts = deps.store.accounts;
+    this.eraser = deps.store.eraser(deps.dataDir);
   }
 
   start(): void {

@@ -6,23 +6,19 @@
  */
 import { existsSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import type Database from 'better-sqlite3';
 import type { IPublishPacket } from 'mqtt';
 import { VERSION } from '../version.js';
 import type { Config, MqttConfig } from '../config.js';
 import type { Logger } from '../log.js';
 import type { Clock } from '../types.js';
 import type { GateControl } from '../controller/gate-api.js';
-import type { Journal } from '../store/journal.js';
-import type { WhitelistStore } from '../store/whitelist.js';
-import type { Settings } from '../store/settings.js';
+import type { Store } from '../store/index.js';
 import type { JournalEvent } from '../store/types.js';
-import { Outbox } from '../store/outbox.js';
-import { SeenCommands } from '../store/seen-commands.js';
-import { RegistrationOutbox } from '../store/registrations.js';
-import { SnapshotApplier } from '../store/snapshot.js';
-import { SnapshotChunks } from '../store/snapshot-chunks.js';
-import { PersonEraser } from '../store/erase.js';
+import type { Outbox } from '../store/outbox.js';
+import type { SeenCommands } from '../store/seen-commands.js';
+import type { RegistrationOutbox } from '../store/registrations.js';
+import type { SnapshotApplier } from '../store/snapshot.js';
+import type { PersonEraser } from '../store/erase.js';
 import { gateTopics, siteTopics, type GateTopics, type SiteTopics } from './protocol/topics.js';
 import { deltaSchema, eventsAckSchema, manifestSchema, registrationsAckSchema } from './protocol/schemas.js';
 import { MqttLink } from './mqtt-link.js';
@@ -38,11 +34,11 @@ import { AckCoalescer } from './ack-coalescer.js';
 export interface SyncDeps {
   config: Config;
   /** The parts of store/index.ts Store that sync uses. */
-  store: { db: Database.Database; journal: Journal; whitelist: WhitelistStore; settings: Settings };
+  store: Pick<Store, 'journal' | 'whitelist' | 'settings' | 'outbox' | 'registrations' | 'seenCommands' | 'snapshotChunks' | 'snapshotApplier' | 'eraser'>;
   gate: GateControl;
   log: Logger;
   clock: Clock;
-  /** Shared with the admin area, which add()s to it; default: one on store.db. */
+  /** Shared with the admin area, which add()s to it; default: the store's (openStore's clock). */
   registrations?: RegistrationOutbox;
   /** Software version in the status; default: package.json's (src/version.ts). */
   version?: string;
@@ -86,10 +82,10 @@ export class SyncService {
     const { store, gate, clock, config } = deps;
     // Named by the composition root (services.ts: component 'sync').
     this.log = deps.log;
-    this.outbox = new Outbox(store.db, store.journal);
-    this.registrations = deps.registrations ?? new RegistrationOutbox(store.db, clock);
-    this.seen = new SeenCommands(store.db);
-    this.applier = new SnapshotApplier(store.db, store.whitelist, { walRoom: deps.walRoom });
+    this.outbox = store.outbox;
+    this.registrations = deps.registrations ?? store.registrations;
+    this.seen = store.seenCommands;
+    this.applier = store.snapshotApplier({ walRoom: deps.walRoom });
     this.rejections = new Rejections({ gate, log: this.log, clock });
     this.retention = new JournalRetention({
       journal: store.journal,
@@ -164,7 +160,7 @@ export class SyncService {
     });
     this.whitelistSync = new WhitelistSync({
       whitelist: store.whitelist,
-      chunks: new SnapshotChunks(store.db),
+      chunks: store.snapshotChunks,
       applier: this.applier,
       gate,
       link,
@@ -190,7 +186,7 @@ export class SyncService {
     this.commands = new CommandHandler({
       gate,
       seen: this.seen,
-      eraser: new PersonEraser(store.db, store.whitelist, this.deps.dataDir ?? dirname(resolve(config.storage.path))),
+      eraser: store.eraser(this.deps.dataDir ?? dirname(resolve(config.storage.path))),
       feed: this.feed,
       link,
       resultTopic: gt.cmdResult,

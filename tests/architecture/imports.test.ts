@@ -30,20 +30,7 @@ const KNOWN_LAYER_VIOLATIONS: Record<string, string> = {
 };
 
 /** Files outside src/store that use the raw database handle, and how many times. */
-const KNOWN_RAW_DB_USERS: Record<string, number> = {
-  // #18 point 2 (the store owns its objects): VisitorStore, AccountStore,
-  // RegistrationOutbox, Settings and the other store objects are built once
-  // by Store and handed out; transactions spanning them go through Store.
-  'src/admin/registration.ts': 1,
-  'src/admin/routes/accounts.ts': 3,
-  'src/admin/routes/session.ts': 1,
-  'src/admin/routes/visitors.ts': 1,
-  'src/admin/server.ts': 4,
-  'src/admin/service.ts': 1,
-  'src/admin/visitor-purge.ts': 3,
-  'src/services.ts': 1,
-  'src/sync/service.ts': 7,
-};
+const KNOWN_RAW_DB_USERS: Record<string, number> = {};
 
 const files = sourceFiles();
 

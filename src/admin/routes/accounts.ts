@@ -47,10 +47,10 @@ export function accountRoutes(app: FastifyInstance, ctx: AdminContext): void {
     checkPassword(body.password);
     if (accounts.get(body.name)) throw new AdminError('ACCOUNT_EXISTS', 409, 'an account with this name exists');
     const passwordHash = await hashPassword(body.password, deps.kdf);
-    const seq = deps.store.db.transaction(() => {
+    const seq = deps.store.transaction(() => {
       accounts.create({ name: body.name, role: body.role, passwordHash }, deps.clock());
       return recordAdminAction(deps, operatorOf(req).account, 'account_created', { account: body.name, role: body.role });
-    })();
+    });
     req.log.info({ seq, role: body.role }, 'admin account created');
     return reply.code(201).send({ name: body.name, role: body.role });
   });
@@ -65,7 +65,7 @@ export function accountRoutes(app: FastifyInstance, ctx: AdminContext): void {
     if (body.password !== undefined) checkPassword(body.password);
     const now = deps.clock();
     const hash = body.password !== undefined ? await hashPassword(body.password, deps.kdf) : undefined;
-    const seq = deps.store.db.transaction(() => {
+    const seq = deps.store.transaction(() => {
       if (body.role) accounts.setRole(a.name, body.role, now);
       if (body.disabled !== undefined) accounts.setDisabled(a.name, body.disabled, now);
       if (hash) {
@@ -75,7 +75,7 @@ export function accountRoutes(app: FastifyInstance, ctx: AdminContext): void {
       return recordAdminAction(deps, operatorOf(req).account, 'account_changed', {
         account: a.name, role: body.role, disabled: body.disabled, passwordReset: Boolean(hash),
       });
-    })();
+    });
     if (hash) ctx.limiter.unlock(a.name);
     req.log.info({ seq, role: body.role, disabled: body.disabled, passwordReset: Boolean(hash) }, 'admin account changed');
     const after = accounts.get(a.name)!;
@@ -87,10 +87,10 @@ export function accountRoutes(app: FastifyInstance, ctx: AdminContext): void {
     const a = accounts.get(name);
     if (!a) throw notFound('account');
     if (a.role === 'admin' && !a.disabled && accounts.activeAdmins() <= 1) throw lastAdmin();
-    const seq = deps.store.db.transaction(() => {
+    const seq = deps.store.transaction(() => {
       accounts.remove(name);
       return recordAdminAction(deps, operatorOf(req).account, 'account_removed', { account: name });
-    })();
+    });
     req.log.info({ seq }, 'admin account removed');
     return { ok: true };
   });

@@ -79,12 +79,12 @@ export function sessionRoutes(app: FastifyInstance, ctx: AdminContext): void {
       throw new AdminError('BAD_CREDENTIALS', 403, 'the current password is wrong');
     }
     const hash = await hashPassword(body.password, deps.kdf);
-    const seq = deps.store.db.transaction(() => {
+    const seq = deps.store.transaction(() => {
       accounts.setPassword(s.account, hash, deps.clock());
       // Other sessions of this account end; this one stays.
       accounts.deleteSessionsOf(s.account);
       return recordAdminAction(deps, s.account, 'password_changed', { account: s.account });
-    })();
+    });
     const next = sessions.create(s.account);
     setSessionCookie(reply, next.token, req.protocol === 'https');
     req.log.info({ seq }, 'admin changed own password');

@@ -105,12 +105,12 @@ export function visitorRoutes(app: FastifyInstance, ctx: AdminContext): void {
       validFrom: new Date(v.validFrom).toISOString(),
       validTo: new Date(v.validTo).toISOString(),
     };
-    const seq = deps.store.db.transaction(() => {
+    const seq = deps.store.transaction(() => {
       visitors.approve(personId, operator, now);
       deps.store.whitelist.upsert({ credentials: [credential] }, 'local');
       deps.registrations.add(registrationMessage({ ...v, review: 'approved', operator }, credential, undefined, now));
       return deps.gate.record({ type: 'visitor_registered', personId, operator, approved: true }).seq;
-    })();
+    });
     req.log.info({ seq, personId }, 'visitor approved after security review');
     return { personId, review: 'approved', seq };
   });

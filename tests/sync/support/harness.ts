@@ -39,7 +39,7 @@ export async function startGate(
   });
   const clockState = extra.clock ?? { now: undefined };
   const clock = () => clockState.now ?? Date.now();
-  const store = openStore({ path: config.storage.path, synchronous: 'normal', gateId: 'g1' });
+  const store = openStore({ path: config.storage.path, synchronous: 'normal', gateId: 'g1', clock });
   const gate = new TestGate(store, clock);
   const log = extra.log ?? (process.env.SYNC_TEST_LOG ? createLogger({ level: 'debug' }) : silentLogger());
   const sync = new SyncService({
