@@ -41,7 +41,7 @@ import type { GpioSet } from '../src/drivers/types.js';
 import { silentLogger } from '../src/log.js';
 import { openStore, WalCheckpointer } from '../src/store/index.js';
 import type { JournalEvent } from '../src/store/types.js';
-import { noNagle } from '../src/sync/mqtt-link.js';
+import { noNagle } from '../src/net.js';
 import { SyncService } from '../src/sync/service.js';
 import { envelopeBytes, signEnvelope } from '../src/sync/protocol/envelope.js';
 import { gateTopics, siteTopics } from '../src/sync/protocol/topics.js';

@@ -13,6 +13,7 @@ import type { GateKey } from './credentials/gate-key.js';
 import type { Clock } from './types.js';
 import type { DeskCardReader } from './drivers/types.js';
 import { signPass } from './credentials/pass.js';
+import { VERSION } from './version.js';
 
 export interface ServiceDeps {
   config: Config;
@@ -44,6 +45,7 @@ export async function optionalServices(deps: ServiceDeps): Promise<Component[]> 
       log: log.child({ component: 'sync' }),
       clock,
       registrations,
+      version: VERSION,
       // Central's purge-person takes the photo file too, not only the rows.
       dataDir: deps.dataDir,
       walRoom: deps.walRoom,

@@ -18,7 +18,7 @@ import mqtt, { type MqttClient } from 'mqtt';
 import { GENESIS_HASH, eventBody, hashBody } from '../../src/store/journal.js';
 import { formatTs } from '../../src/store/time.js';
 import type { JournalEvent } from '../../src/store/types.js';
-import { noNagle } from '../../src/sync/mqtt-link.js';
+import { noNagle } from '../../src/net.js';
 import { openEnvelope } from '../../src/sync/protocol/envelope.js';
 import { gateTopics, type GateTopics } from '../../src/sync/protocol/topics.js';
 

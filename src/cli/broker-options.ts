@@ -9,7 +9,7 @@ import { basename } from 'node:path';
 import { hostname } from 'node:os';
 import type { KeyObject } from 'node:crypto';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
-import { noNagle } from '../sync/mqtt-link.js';
+import { noNagle } from '../net.js';
 import { loadPrivateKey } from '../sync/protocol/keys.js';
 import { CliError } from './cli-error.js';
 import { str, type OptionSpec, type Parsed } from './args.js';

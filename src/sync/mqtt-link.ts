@@ -16,6 +16,7 @@ import mqtt, { type IClientOptions, type IPublishPacket, type MqttClient, type I
 import type { Logger } from '../log.js';
 import type { MqttConfig } from '../config.js';
 import { maximumPacketSize } from './protocol/limits.js';
+import { noNagle } from '../net.js';
 
 export interface LinkWill {
   topic: string;
@@ -27,19 +28,6 @@ export interface LinkEvents {
   up: [sessionPresent: boolean];
   down: [];
   message: [topic: string, payload: Buffer, packet: IPublishPacket];
-}
-
-/**
- * TCP_NODELAY on the client's socket at every connection. mqtt.js leaves
- * Nagle's algorithm on: a small packet (a PUBACK, an ack, a command result)
- * written while an earlier one is unacknowledged waits for the peer's
- * delayed ACK, 40 ms on Linux. Gate and gatectl both; the broker has its own
- * switch (mosquitto `set_tcp_nodelay true`, README).
- */
-export function noNagle(client: MqttClient): void {
-  const set = () => (client.stream as { setNoDelay?: (on: boolean) => void } | undefined)?.setNoDelay?.(true);
-  set(); // the socket of the connection under way (or made)
-  client.on('connect', set); // and of every reconnection
 }
 
 export class LinkError extends Error {

@@ -7,7 +7,6 @@
 import { existsSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import type { IPublishPacket } from 'mqtt';
-import { VERSION } from '../version.js';
 import type { Config, MqttConfig } from '../config.js';
 import type { Logger } from '../log.js';
 import type { Clock } from '../types.js';
@@ -40,8 +39,8 @@ export interface SyncDeps {
   clock: Clock;
   /** Shared with the admin area, which add()s to it; default: the store's (openStore's clock). */
   registrations?: RegistrationOutbox;
-  /** Software version in the status; default: package.json's (src/version.ts). */
-  version?: string;
+  /** Software version in the status (the composition root passes package.json's, src/version.ts). */
+  version: string;
   /** Default: systemd-timesyncd's /run/systemd/timesync/synchronized exists. */
   clockSynced?: () => boolean;
   /**
@@ -132,7 +131,7 @@ export class SyncService {
       topic: gt.status,
       site,
       gateId,
-      version: this.deps.version ?? VERSION,
+      version: this.deps.version,
       clockSynced: this.deps.clockSynced ?? (() => existsSync('/run/systemd/timesync/synchronized')),
       retentionHeld: () => this.retention.held(),
       journalCheckpoint: () => store.journal.checkpoint(),

@@ -12,7 +12,7 @@ import type { Logger } from '../../log.js';
 import { CentralStore, type GateChainState } from '../../store/central.js';
 import { sqliteCollectorStore, type CollectorStore, type IngestBatch } from '../../store/collector-store.js';
 import type { JournalEvent } from '../../store/types.js';
-import { noNagle } from '../../sync/mqtt-link.js';
+import { noNagle } from '../../net.js';
 import { envelopeBytes, signEnvelope } from '../../sync/protocol/envelope.js';
 import { describeZodError, eventsBatchSchema, registrationSchema, statusSchema, willSchema } from '../../sync/protocol/schemas.js';
 import { gateTopics, parseGateTopic } from '../../sync/protocol/topics.js';
