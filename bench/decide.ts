@@ -29,7 +29,7 @@ import { SimOutput } from '../src/drivers/gpio/index.js';
 import type { GpioSet } from '../src/drivers/types.js';
 import { silentLogger } from '../src/log.js';
 import type { Direction } from '../src/types.js';
-import { NODE_FLAGS } from '../src/runtime-flags.js';
+import { NODE_FLAGS } from '../src/daemon/runtime-flags.js';
 
 const quick = process.argv.includes('--quick');
 const SIZES = quick ? [100_000] : [10_000, 100_000, 1_000_000];

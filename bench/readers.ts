@@ -37,7 +37,7 @@ import { SerialReader } from '../src/drivers/serial/serial-reader.js';
 import { SamGateReader } from '../src/drivers/serial/sam-reader.js';
 import { wireMs } from '../src/drivers/readers/sam/protocol.js';
 import { idKey } from '../src/credentials/resident-id.js';
-import { simCard } from '../src/simulation-sam.js';
+import { simCard } from '../src/daemon/simulation-sam.js';
 import type { CredentialReader, DigitalOutput } from '../src/drivers/types.js';
 import { silentLogger } from '../src/log.js';
 import { openStore, type Store } from '../src/store/index.js';

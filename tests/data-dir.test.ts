@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { afterAll, describe, expect, it } from 'vitest';
-import { secureDataDir, tightenDataFiles } from '../src/data-dir.js';
+import { secureDataDir, tightenDataFiles } from '../src/daemon/data-dir.js';
 import { createLogger } from '../src/log.js';
 
 const root = mkdtempSync(join(tmpdir(), 'gc-datadir-'));

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Health } from '../src/health.js';
+import { Health } from '../src/daemon/health.js';
 
 describe('Health (watchdog)', () => {
   it('stays healthy while a reader reconnects within its grace period, not after', () => {

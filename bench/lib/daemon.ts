@@ -16,7 +16,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { NODE_FLAGS } from '../../src/runtime-flags.js';
+import { NODE_FLAGS } from '../../src/daemon/runtime-flags.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 /** Repository root, whether this file runs as dist/bench/lib/daemon.js or bench/lib/daemon.ts. */

@@ -39,7 +39,7 @@ export interface SyncDeps {
   clock: Clock;
   /** Shared with the admin area, which add()s to it; default: the store's (openStore's clock). */
   registrations?: RegistrationOutbox;
-  /** Software version in the status (the composition root passes package.json's, src/version.ts). */
+  /** Software version in the status (the composition root passes package.json's, src/daemon/version.ts). */
   version: string;
   /** Default: systemd-timesyncd's /run/systemd/timesync/synchronized exists. */
   clockSynced?: () => boolean;
@@ -79,7 +79,7 @@ export class SyncService {
 
   constructor(private readonly deps: SyncDeps) {
     const { store, gate, clock, config } = deps;
-    // Named by the composition root (services.ts: component 'sync').
+    // Named by the composition root (daemon/services.ts: component 'sync').
     this.log = deps.log;
     this.outbox = store.outbox;
     this.registrations = deps.registrations ?? store.registrations;

@@ -11,11 +11,13 @@ export const SRC = join(import.meta.dirname, '../../src');
 
 export type Layer = 'shared' | 'drivers' | 'drivers-interface' | 'store' | 'controller' | 'sync' | 'protocol' | 'admin' | 'cli' | 'root';
 
-/** The composition root (DESIGN: main.ts wires the concrete drivers to the rest) and its helpers. */
-const ROOT_FILES = new Set([
-  'main.ts', 'services.ts', 'lifecycle.ts', 'health.ts', 'sd-notify.ts', 'runtime-flags.ts', 'simulation.ts', 'version.ts',
-  'data-dir.ts', 'simulation-sam.ts', 'sim-pty.ts',
-]);
+/**
+ * The composition root (DESIGN: main.ts wires the concrete drivers to the rest):
+ * src/main.ts, which stays where package.json's `bin` and the systemd unit
+ * start it, and its helpers in src/daemon/.
+ */
+const ROOT_FILES = new Set(['main.ts']);
+const ROOT_FOLDER = 'daemon/';
 /** Modules any layer may import: shared types, config schema, logger factory, the CSV writer, worker plumbing, socket options, credential formats. */
 const SHARED_FILES = new Set([
   'types.ts', 'config.ts', 'log.ts', 'csv.ts', 'worker-priority.ts', 'worker-file.ts',
@@ -28,7 +30,7 @@ const SHARED_FILES = new Set([
 export function layerOf(file: string): Layer {
   const rel = relative(SRC, file).split('\\').join('/');
   if (SHARED_FILES.has(rel) || rel.startsWith('credentials/')) return 'shared';
-  if (ROOT_FILES.has(rel)) return 'root';
+  if (ROOT_FILES.has(rel) || rel.startsWith(ROOT_FOLDER)) return 'root';
   if (rel === 'drivers/types.ts') return 'drivers-interface';
   if (rel.startsWith('sync/protocol/')) return 'protocol';
   const top = rel.split('/')[0]!;

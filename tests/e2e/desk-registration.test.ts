@@ -18,7 +18,7 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SimSamModule } from '../../src/drivers/readers/sam/sim-module.js';
-import { simCard } from '../../src/simulation-sam.js';
+import { simCard } from '../../src/daemon/simulation-sam.js';
 import { startPtyPair, type PtyPair } from '../helpers/socat.js';
 import { startMosquitto, type Mosquitto } from '../helpers/mosquitto.js';
 import { buildDist, startDaemon, type Daemon } from './daemon.js';

@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import type { ChildProcess } from 'node:child_process';
 import sinon from 'sinon';
 import { afterEach, describe, expect, it } from 'vitest';
-import { SdNotify, type SpawnLike } from '../../src/sd-notify.js';
+import { SdNotify, type SpawnLike } from '../../src/daemon/sd-notify.js';
 import { silentLogger } from '../../src/log.js';
 import { openNotifySocket, type NotifySocket } from './notify-socket.js';
 

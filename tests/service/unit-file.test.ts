@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { missingNodeFlags, NODE_FLAGS } from '../../src/runtime-flags.js';
+import { missingNodeFlags, NODE_FLAGS } from '../../src/daemon/runtime-flags.js';
 
 const UNIT = join(process.cwd(), 'systemd', 'gate-controller.service');
 const text = readFileSync(UNIT, 'utf8');
@@ -61,7 +61,7 @@ describe('systemd/gate-controller.service', () => {
     expect(k.get('ExecStart')).toEqual(['/usr/bin/node --v8-pool-size=1 --max-semi-space-size=8 /opt/gate-controller/dist/src/main.js --config /etc/gate-controller/config.yaml']);
   });
 
-  it('runs node with the runtime flags of src/runtime-flags.ts, as npm start, the installer and the benches do', () => {
+  it('runs node with the runtime flags of src/daemon/runtime-flags.ts, as npm start, the installer and the benches do', () => {
     const flags = NODE_FLAGS.join(' ');
     const k = serviceKeys();
     expect(k.get('ExecStart')![0]).toContain(`/usr/bin/node ${flags} /opt/gate-controller/dist/src/main.js`);

@@ -9,14 +9,14 @@ import { randomBytes } from 'node:crypto';
 import { join, resolve } from 'node:path';
 import { PassThrough, type Readable } from 'node:stream';
 import { createInterface } from 'node:readline';
-import { parseConfig, type Config } from './config.js';
-import type { Store } from './store/index.js';
-import type { DigitalOutput } from './drivers/types.js';
-import type { Direction } from './types.js';
-import type { JournalEvent } from './store/types.js';
-import type { GateMode } from './controller/reasons.js';
-import { signPass } from './credentials/pass.js';
-import type { GateKey } from './credentials/gate-key.js';
+import { parseConfig, type Config } from '../config.js';
+import type { Store } from '../store/index.js';
+import type { DigitalOutput } from '../drivers/types.js';
+import type { Direction } from '../types.js';
+import type { JournalEvent } from '../store/types.js';
+import type { GateMode } from '../controller/reasons.js';
+import { signPass } from '../credentials/pass.js';
+import type { GateKey } from '../credentials/gate-key.js';
 
 const DAY = 86_400_000;
 

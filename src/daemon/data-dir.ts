@@ -8,7 +8,7 @@
  */
 import { chmodSync, existsSync, lstatSync, mkdirSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Logger } from './log.js';
+import type { Logger } from '../log.js';
 
 /** No group or other bits on anything the process creates from here on. */
 export const PRIVATE_UMASK = 0o077;

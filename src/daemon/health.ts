@@ -6,8 +6,8 @@
  * remedy left for a wedged pcscd client or serial handle.
  */
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
-import type { Clock } from './types.js';
-import type { ReaderState } from './controller/gate-api.js';
+import type { Clock } from '../types.js';
+import type { ReaderState } from '../controller/gate-api.js';
 
 export interface HealthOptions {
   clock: Clock;

@@ -9,8 +9,8 @@
 import { spawnSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { SimSamModule } from './drivers/readers/sam/sim-module.js';
-import type { CardFields } from './drivers/readers/sam/base-info.js';
+import { SimSamModule } from '../drivers/readers/sam/sim-module.js';
+import type { CardFields } from '../drivers/readers/sam/base-info.js';
 import { startPtyPair, type PtyPair } from './sim-pty.js';
 
 export interface SimSamPaths {

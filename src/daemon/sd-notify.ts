@@ -12,7 +12,7 @@
  * event loop; each one is killed after `timeoutMs`.
  */
 import { spawn as nodeSpawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
-import type { Logger } from './log.js';
+import type { Logger } from '../log.js';
 
 export type SpawnLike = (command: string, args: string[], options: SpawnOptions) => ChildProcess;
 

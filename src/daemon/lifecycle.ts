@@ -4,7 +4,7 @@
  * One shutdown path for SIGTERM, SIGINT and uncaught errors, raced by a
  * timeout; a second signal exits at once.
  */
-import type { Logger } from './log.js';
+import type { Logger } from '../log.js';
 
 export interface Component {
   name: string;

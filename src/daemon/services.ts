@@ -4,15 +4,15 @@
  * Each is imported only when configured, so a gate without them starts
  * without loading fastify, sharp or mqtt.
  */
-import { isLoopbackHost, type Config } from './config.js';
-import type { Logger } from './log.js';
+import { isLoopbackHost, type Config } from '../config.js';
+import type { Logger } from '../log.js';
 import type { Component } from './lifecycle.js';
-import type { Store } from './store/index.js';
-import type { Gate } from './controller/gate.js';
-import type { GateKey } from './credentials/gate-key.js';
-import type { Clock } from './types.js';
-import type { DeskCardReader } from './drivers/types.js';
-import { signPass } from './credentials/pass.js';
+import type { Store } from '../store/index.js';
+import type { Gate } from '../controller/gate.js';
+import type { GateKey } from '../credentials/gate-key.js';
+import type { Clock } from '../types.js';
+import type { DeskCardReader } from '../drivers/types.js';
+import { signPass } from '../credentials/pass.js';
 import { VERSION } from './version.js';
 
 export interface ServiceDeps {
@@ -37,7 +37,7 @@ export async function optionalServices(deps: ServiceDeps): Promise<Component[]> 
   let syncStatus: (() => { connected: boolean; pending: number; oldestSeq?: number }) | undefined;
 
   if (config.mqtt) {
-    const { SyncService } = await import('./sync/service.js');
+    const { SyncService } = await import('../sync/service.js');
     const sync = new SyncService({
       config,
       store,
@@ -62,7 +62,7 @@ export async function optionalServices(deps: ServiceDeps): Promise<Component[]> 
     if (!config.admin.tls && !isLoopbackHost(host)) {
       log.warn({ listen: config.admin.listen }, 'admin page on plain HTTP beyond loopback (admin.allowPlainHttp): passwords and session cookies cross the network in clear');
     }
-    const { AdminService } = await import('./admin/service.js');
+    const { AdminService } = await import('../admin/service.js');
     const admin = new AdminService(
       {
         gate,
