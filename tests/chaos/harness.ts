@@ -15,7 +15,7 @@ import { startMosquitto, type Mosquitto } from '../helpers/mosquitto.js';
 import { tempDir } from '../cli/capture.js';
 import { Collector } from '../../src/cli/central/collector.js';
 import { createLogger } from '../../src/log.js';
-import { CentralStore, verifyCentralDb } from '../../src/store/central.js';
+import { CentralStore, verifyCentralDb } from '../../src/store/central/central.js';
 import { generateKeyPair, loadPrivateKey } from '../../src/sync/protocol/keys.js';
 import { until } from '../helpers/until.js';
 

@@ -1,9 +1,9 @@
 import Database from '../../src/store/sqlite-driver.js';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { CentralStore, verifyCentralDb } from '../../src/store/central.js';
-import { PgCentralStore } from '../../src/store/central-pg.js';
-import { sqliteCollectorStore, type CollectorStore } from '../../src/store/collector-store.js';
+import { CentralStore, verifyCentralDb } from '../../src/store/central/central.js';
+import { PgCentralStore } from '../../src/store/central/central-pg.js';
+import { sqliteCollectorStore, type CollectorStore } from '../../src/store/central/collector-store.js';
 import { openStore, type JournalEvent } from '../../src/store/index.js';
 import { startPostgres, type Postgres } from '../helpers/postgres.js';
 import { gatectl, tempDir } from './capture.js';

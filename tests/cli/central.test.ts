@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../../src/cli/gatectl.js';
 import { Collector } from '../../src/cli/central/collector.js';
 import { createLogger } from '../../src/log.js';
-import { openCollectorStore, type CollectorStore } from '../../src/store/collector-store.js';
+import { openCollectorStore, type CollectorStore } from '../../src/store/central/collector-store.js';
 import { openStore, type JournalEvent } from '../../src/store/index.js';
 import { loadPrivateKey, loadPublicKey } from '../../src/sync/protocol/keys.js';
 import { gateTopics } from '../../src/sync/protocol/topics.js';

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openCollectorStore } from '../../src/store/collector-store.js';
+import { openCollectorStore } from '../../src/store/central/collector-store.js';
 import { openStore, type JournalEvent } from '../../src/store/index.js';
 import { startPostgres, type Postgres } from '../helpers/postgres.js';
 import { gatectl, tempDir } from './capture.js';

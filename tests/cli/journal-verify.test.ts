@@ -139,7 +139,7 @@ describe.skipIf(!existsSync(compiled))('the compiled gatectl binary', () => {
 
 describe('gatectl journal verify on the collector store', () => {
   it('verifies each gate chain and names the first broken seq of an edited one', async () => {
-    const { CentralStore } = await import('../../src/store/central.js');
+    const { CentralStore } = await import('../../src/store/central/central.js');
     const dir = mkdtempSync(join(tmpdir(), 'gatectl-verify-central-'));
     dirs.push(dir);
     const path = join(dir, 'central.db');

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { afterAll, expect, it } from 'vitest';
 import { main } from '../../src/cli/gatectl.js';
-import { CentralStore } from '../../src/store/central.js';
+import { CentralStore } from '../../src/store/central/central.js';
 import { openStore, type JournalEvent } from '../../src/store/index.js';
 import { tempDir } from './capture.js';
 import { until } from '../helpers/until.js';

@@ -9,8 +9,8 @@
 import { hostname } from 'node:os';
 import mqtt, { type MqttClient } from 'mqtt';
 import type { Logger } from '../../log.js';
-import { CentralStore, type GateChainState } from '../../store/central.js';
-import { sqliteCollectorStore, type CollectorStore, type IngestBatch } from '../../store/collector-store.js';
+import { CentralStore, type GateChainState } from '../../store/central/central.js';
+import { sqliteCollectorStore, type CollectorStore, type IngestBatch } from '../../store/central/collector-store.js';
 import type { JournalEvent } from '../../store/types.js';
 import { noNagle } from '../../net.js';
 import { envelopeBytes, signEnvelope } from '../../sync/protocol/envelope.js';
@@ -20,7 +20,7 @@ import { mqttOptions, type BrokerOptions, type SigningKey } from '../broker-opti
 import { buildCommand, publishCommand } from '../command-request.js';
 
 export interface CollectorDeps {
-  /** SQLite (one machine) or PostgreSQL (collectors on several hosts): see store/collector-store.ts. */
+  /** SQLite (one machine) or PostgreSQL (collectors on several hosts): see store/central/collector-store.ts. */
   store: CollectorStore | CentralStore;
   broker: BrokerOptions;
   signer: SigningKey;

@@ -3,7 +3,7 @@
  * collector's store, and what about it needs someone's attention. Pure: the
  * store's contents and the time come in.
  */
-import type { GateChainState, StoredAnomaly, StoredStatus } from '../../store/collector-store.js';
+import type { GateChainState, StoredAnomaly, StoredStatus } from '../../store/central/collector-store.js';
 
 export interface FleetRow {
   site: string;

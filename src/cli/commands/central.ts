@@ -3,7 +3,7 @@
  * until SIGINT/SIGTERM. Logs are pino JSON lines on stdout.
  */
 import { createLogger } from '../../log.js';
-import { isPostgresUrl, openCollectorStore, type CollectorStore } from '../../store/collector-store.js';
+import { isPostgresUrl, openCollectorStore, type CollectorStore } from '../../store/central/collector-store.js';
 import { BROKER_HELP, BROKER_OPTIONS, SIGNING_OPTIONS, brokerOptions, signingKey } from '../broker-options.js';
 import { IDENT, parseCommandArgs, requireStr, secondsOpt, str, wantsHelp } from '../args.js';
 import { CliError } from '../cli-error.js';

@@ -2,7 +2,7 @@
  * `gatectl fleet --db PATH|postgres://…`: one row per gate from the retained
  * statuses and the collector's store; exit 3 when any gate needs attention.
  */
-import { openCollectorStore, type CollectorStore, type StoredAnomaly } from '../../store/collector-store.js';
+import { openCollectorStore, type CollectorStore, type StoredAnomaly } from '../../store/central/collector-store.js';
 import { intOpt, parseCommandArgs, requireStr, str, wantsHelp } from '../args.js';
 import { CliError } from '../cli-error.js';
 import type { GatectlCommand } from '../command.js';

@@ -5,8 +5,8 @@
  * Exit 0 when the chain holds, 1 when it is broken, 2 when the file cannot be read.
  */
 import { openDatabaseReadOnly, StoreError, verifyChain } from '../../store/index.js';
-import { isCentralStore, verifyCentralDb } from '../../store/central.js';
-import { isPostgresUrl, openCollectorStore } from '../../store/collector-store.js';
+import { isCentralStore, verifyCentralDb } from '../../store/central/central.js';
+import { isPostgresUrl, openCollectorStore } from '../../store/central/collector-store.js';
 import type { VerifyResult } from '../../store/journal.js';
 import { redactUrl } from './central.js';
 import { parseCommandArgs, requireStr, wantsHelp } from '../args.js';

@@ -4,7 +4,7 @@
  * what the store lacks (from the first missing seq) and waits for the
  * collector to store it; --follow keeps printing as events arrive.
  */
-import { openCollectorStore, type CollectorStore } from '../../store/collector-store.js';
+import { openCollectorStore, type CollectorStore } from '../../store/central/collector-store.js';
 import { redactUrl } from './central.js';
 import type { JournalEvent } from '../../store/types.js';
 import { BROKER_HELP, BROKER_OPTIONS, SIGNING_OPTIONS, brokerOptions, connectOnce, signingKey } from '../broker-options.js';

@@ -8,11 +8,11 @@
  * the collector acks) is what the database holds.
  */
 import pg from 'pg';
-import { GENESIS_HASH, eventBody, hashBody, type VerifyResult } from './journal.js';
-import { CENTRAL_PG_SCHEMA } from './schema/central-pg.js';
+import { GENESIS_HASH, eventBody, hashBody, type VerifyResult } from '../journal.js';
+import { CENTRAL_PG_SCHEMA } from '../schema/central-pg.js';
 import { verifyPaged, type CollectorStore, type StoredAnomaly, type StoredStatus } from './collector-store.js';
 import type { GateChainState, IngestResult, SeqRange } from './central.js';
-import type { JournalEvent } from './types.js';
+import type { JournalEvent } from '../types.js';
 
 interface GateRow {
   gate: string;

@@ -8,10 +8,10 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type Database from 'better-sqlite3';
-import SqliteDatabase from './sqlite-driver.js';
-import { GENESIS_HASH, eventBody, hashBody, verifyRows, type ChainRow, type VerifyResult } from './journal.js';
-import { CENTRAL_SCHEMA } from './schema/central.js';
-import type { JournalEvent } from './types.js';
+import SqliteDatabase from '../sqlite-driver.js';
+import { GENESIS_HASH, eventBody, hashBody, verifyRows, type ChainRow, type VerifyResult } from '../journal.js';
+import { CENTRAL_SCHEMA } from '../schema/central.js';
+import type { JournalEvent } from '../types.js';
 
 export interface GateChainState {
   gate: string;

@@ -1,13 +1,13 @@
 /**
  * The collector's store as the collector, `gatectl logs`, `journal verify`
  * and `gatectl fleet` see it: one async interface, two implementations.
- * SQLite (store/central.ts, one machine, the embedded default) and
- * PostgreSQL (store/central-pg.ts, collectors on several hosts sharing one
+ * SQLite (store/central/central.ts, one machine, the embedded default) and
+ * PostgreSQL (store/central/central-pg.ts, collectors on several hosts sharing one
  * database). `openCollectorStore` picks by the `--db` argument.
  */
 import { CentralStore, type GateChainState, type IngestResult, type SeqRange } from './central.js';
-import { verifyRows, type VerifyResult } from './journal.js';
-import type { JournalEvent } from './types.js';
+import { verifyRows, type VerifyResult } from '../journal.js';
+import type { JournalEvent } from '../types.js';
 
 export type { GateChainState, IngestResult, SeqRange } from './central.js';
 
