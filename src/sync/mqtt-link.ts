@@ -17,6 +17,7 @@ import type { Logger } from '../log.js';
 import type { MqttConfig } from '../config.js';
 import { maximumPacketSize } from './protocol/limits.js';
 import { noNagle } from '../net.js';
+import { Backoff, jittered } from '../backoff.js';
 
 export interface LinkWill {
   topic: string;
@@ -68,7 +69,7 @@ export interface LinkOptions {
 export class MqttLink extends EventEmitter<LinkEvents> {
   private client: MqttClient | undefined;
   private timer: NodeJS.Timeout | undefined;
-  private attempt = 0;
+  private readonly backoff: Backoff;
   private authRefused = false;
   private stopped = false;
   private up = false;
@@ -78,6 +79,7 @@ export class MqttLink extends EventEmitter<LinkEvents> {
 
   constructor(private readonly opts: LinkOptions) {
     super();
+    this.backoff = new Backoff({ initialMs: opts.backoff?.minMs ?? BACKOFF_MIN_MS, maxMs: opts.backoff?.maxMs ?? BACKOFF_MAX_MS });
   }
 
   get connected(): boolean {
@@ -158,7 +160,7 @@ export class MqttLink extends EventEmitter<LinkEvents> {
       else next(callback);
     };
     client.on('connect', (connack: IConnackPacket) => {
-      this.attempt = 0;
+      this.backoff.reset();
       this.authRefused = false;
       this.up = true;
       log.info({ sessionPresent: connack.sessionPresent }, 'mqtt connected');
@@ -185,11 +187,9 @@ export class MqttLink extends EventEmitter<LinkEvents> {
       this.emit('down');
     }
     if (this.stopped || this.timer) return;
-    const { minMs = BACKOFF_MIN_MS, maxMs = BACKOFF_MAX_MS, authRetryMs = AUTH_RETRY_MS } = this.opts.backoff ?? {};
-    const base = this.authRefused ? authRetryMs : Math.min(maxMs, minMs * 2 ** this.attempt);
-    const delay = Math.round(base * (0.75 + Math.random() * 0.5));
-    this.attempt++;
-    this.opts.log.debug({ delayMs: delay, attempt: this.attempt }, 'mqtt reconnect scheduled');
+    const next = this.backoff.next(); // advances during an auth refusal too, as before
+    const delay = jittered(this.authRefused ? (this.opts.backoff?.authRetryMs ?? AUTH_RETRY_MS) : next, 0.25);
+    this.opts.log.debug({ delayMs: delay, attempt: this.backoff.attempts }, 'mqtt reconnect scheduled');
     this.timer = setTimeout(() => {
       this.timer = undefined;
       if (this.stopped) return;

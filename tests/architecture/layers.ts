@@ -20,7 +20,7 @@ const ROOT_FILES = new Set(['main.ts']);
 const ROOT_FOLDER = 'daemon/';
 /** Modules any layer may import: shared types, config schema, logger factory, the CSV writer, worker plumbing, socket options, credential formats. */
 const SHARED_FILES = new Set([
-  'types.ts', 'config.ts', 'log.ts', 'csv.ts', 'worker-priority.ts', 'worker-file.ts',
+  'types.ts', 'config.ts', 'log.ts', 'csv.ts', 'backoff.ts', 'worker-priority.ts', 'worker-file.ts',
   // MQTT socket options (noNagle) for the gate's link, gatectl and the benches.
   'net.ts',
   // The protocol's size limits: constants that import nothing, which config's default, gatectl and the link share.

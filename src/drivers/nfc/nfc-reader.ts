@@ -21,7 +21,7 @@
 import { EventEmitter } from 'node:events';
 import type { ReaderConfig } from '../../config.js';
 import type { Logger } from '../../log.js';
-import { Backoff, type BackoffOptions } from '../readers/backoff.js';
+import { Backoff, type BackoffOptions } from '../../backoff.js';
 import { RepeatFilter } from '../readers/repeat-filter.js';
 import type { CredentialReader, ReaderEventMap } from '../types.js';
 import type { Clock, Direction } from '../../types.js';

@@ -23,7 +23,7 @@ import { createHash } from 'node:crypto';
 import { SerialPortStream } from '@serialport/stream';
 import { SerialPort } from 'serialport';
 import type { Logger } from '../../log.js';
-import { Backoff, type BackoffOptions } from '../readers/backoff.js';
+import { Backoff, type BackoffOptions } from '../../backoff.js';
 import { parseBaseAnswer, type IdCardText } from '../readers/sam/base-info.js';
 import { encodeFrame, FrameDecoder, FRAME_REJECT, type FrameItem } from '../readers/sam/frame.js';
 import { BASE_PHOTO_BYTES, BASE_TEXT_BYTES, CMD, describeSw3, MIN_ANSWER_LENGTH, SW3, type CommandName } from '../readers/sam/protocol.js';

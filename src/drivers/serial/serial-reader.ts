@@ -16,7 +16,7 @@ import { SerialPort } from 'serialport';
 import { DirectReadLinuxBinding } from './direct-read-binding.js';
 import type { ReaderConfig } from '../../config.js';
 import type { Logger } from '../../log.js';
-import { Backoff, type BackoffOptions } from '../readers/backoff.js';
+import { Backoff, type BackoffOptions } from '../../backoff.js';
 import { CredentialLines } from '../readers/credential-lines.js';
 import { MAX_LINE } from '../readers/formats/index.js';
 import { LineFramer, type FramedLine } from '../readers/line-framer.js';
