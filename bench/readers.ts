@@ -442,6 +442,7 @@ async function main(): Promise<void> {
       seq_gaps: crash.seqGaps,
       chain_ok: crash.chainOk,
       energized_after_restart: crash.energizedAfterRestart,
+      torn_trace_records: crash.tornRecords,
     });
   }
   console.log(JSON.stringify({ ...out, duration_s: round((performance.now() - t0) / 1000) }));

@@ -30,6 +30,8 @@ export interface CrashResult {
   seqGaps: number;
   chainOk: boolean;
   energizedAfterRestart: number;
+  /** Trace records cut short by a kill: at most one per kill. */
+  tornRecords: number;
   durationS: number;
 }
 
@@ -87,7 +89,7 @@ export async function runCrashCampaign(opts: { kills: number; log?: (line: strin
     await last.ready;
     await last.stop();
 
-    const trace = readTrace(tracePath);
+    const { records: trace, torn } = readTrace(tracePath);
     const store = openStore({ path: dbPath, synchronous: 'normal', gateId: 'crash' });
     try {
       const chain = verifyChain(store.db);
@@ -108,6 +110,7 @@ export async function runCrashCampaign(opts: { kills: number; log?: (line: strin
         seqGaps,
         chainOk: chain.ok,
         energizedAfterRestart: restartsNotSafe(trace, spawnTimes, ['entry', 'green', 'red']),
+        tornRecords: torn,
         durationS: (performance.now() - started) / 1000,
       };
     } finally {
@@ -127,11 +130,48 @@ function seed(dbPath: string): void {
   store.close();
 }
 
-function readTrace(path: string): TraceRecord[] {
-  return readFileSync(path, 'utf8')
-    .split('\n')
-    .filter(Boolean)
-    .map((l) => JSON.parse(l) as TraceRecord);
+function readTrace(path: string): ParsedTrace {
+  return parseTrace(readFileSync(path, 'utf8'));
+}
+
+export interface ParsedTrace {
+  records: TraceRecord[];
+  /** Records a SIGKILL cut short (see parseTrace). */
+  torn: number;
+}
+
+const RECORD_START = /(?=\{"t":)/;
+const TORN_HEAD = /^\{"t":(\d+),"line":"([^"]+)"/;
+
+/**
+ * The trace as written, torn records included. The kernel copies a write(2)
+ * page by page and gives up between pages when a fatal signal is pending, so
+ * a SIGKILL can cut a record that straddles a 4 KiB boundary: its head is
+ * then followed, on the same line, by the next run's first record. A torn
+ * record counts in `torn`; when its time and line survive it is kept as
+ * "active" (the relay may have moved: the pulse must then have its grant),
+ * otherwise it is dropped. Anything else that does not parse is an error.
+ */
+export function parseTrace(text: string): ParsedTrace {
+  const records: TraceRecord[] = [];
+  let torn = 0;
+  const lines = text.split('\n');
+  lines.forEach((line, li) => {
+    const pieces = line.split(RECORD_START).filter(Boolean);
+    pieces.forEach((piece, pi) => {
+      const last = pi === pieces.length - 1;
+      const complete = last && li < lines.length - 1; // ended by its newline
+      if (!piece.startsWith('{"t":')) throw new Error(`trace line ${li + 1}: not a trace record: ${piece.slice(0, 60)}`);
+      if (complete) {
+        records.push(JSON.parse(piece) as TraceRecord);
+        return;
+      }
+      const head = TORN_HEAD.exec(piece);
+      torn++;
+      if (head) records.push({ t: Number(head[1]), line: head[2]!, active: true });
+    });
+  });
+  return { records, torn };
 }
 
 /** Times at which `line` went from off to on. */

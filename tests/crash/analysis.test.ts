@@ -1,6 +1,6 @@
 /** The crash campaign's checks must be able to fail: fed synthetic traces, they flag what they exist for. */
 import { describe, expect, it } from 'vitest';
-import { onTransitions, restartsNotSafe, unmatchedPulses } from '../../bench/lib/crash-campaign.js';
+import { onTransitions, parseTrace, restartsNotSafe, unmatchedPulses } from '../../bench/lib/crash-campaign.js';
 
 describe('crash campaign analysis', () => {
   it('counts off→on transitions only', () => {
@@ -32,5 +32,27 @@ describe('crash campaign analysis', () => {
     ];
     expect(restartsNotSafe(trace, [10], ['entry'])).toBe(0);
     expect(restartsNotSafe(trace, [10, 15], ['entry'])).toBe(1);
+  });
+
+  it('reads a record a kill cut short, keeping it as a possible pulse', () => {
+    const text =
+      '{"t":1,"line":"entry","active":false}\n' +
+      '{"t":2,"line":"entry","act' + // killed mid-write, between two pages
+      '{"t":9,"line":"entry","active":false}\n' +
+      '{"t":10,"line":"entry","active":true}\n' +
+      '{"t":11,"li' + // torn before its line name: counted, not kept
+      '{"t":20,"line":"entry","active":false}\n';
+    const { records, torn } = parseTrace(text);
+    expect(torn).toBe(2);
+    expect(records.map((r) => [r.t, r.active])).toEqual([
+      [1, false],
+      [2, true],
+      [9, false],
+      [10, true],
+      [20, false],
+    ]);
+    expect(onTransitions(records, 'entry')).toEqual([2, 10]); // the torn one must have its grant
+    expect(parseTrace('{"t":1,"line":"entry","active":true}\n').torn).toBe(0);
+    expect(() => parseTrace('garbage\n')).toThrow(/not a trace record/);
   });
 });
