@@ -47,6 +47,7 @@ import { VirtualCard } from '../tests/helpers/vpcd-card.js';
 import { runCrashCampaign } from './lib/crash-campaign.js';
 import { startPtyPair } from './lib/pty.js';
 import type { ModuleMsg } from './lib/sam-module-process.js';
+import { bareHostHops } from './lib/sam-bare-host.js';
 
 const quick = process.argv.includes('--quick');
 /** --only=serial|sam|pcsc|crash runs one part (the JSON then holds only its figures). */
@@ -215,7 +216,17 @@ async function serialBench(): Promise<{ samples: number[]; toEvent: number[]; co
  * own lateness (its timers on a loaded machine), which real hardware does not
  * have, so it is shown beside, not instead.
  */
-async function samBench(): Promise<{ aboveWire: number[]; endToEnd: number[]; toEvent: number[]; wireMs: number }> {
+function printHops(title: string, parts: number[][]): void {
+  console.log(`  ${title}:`);
+  for (const [k, name] of ['find answer → select', 'select answer → read base', 'read answer → relay / last byte'].entries()) {
+    const xs = parts.map((p) => p[k]!);
+    console.log(`    hop ${name}: p50 ${ms(pct(xs, 0.5))}  p99 ${ms(pct(xs, 0.99))}`);
+  }
+  const sums = parts.map((p) => p[0]! + p[1]! + p[2]!);
+  console.log(`    sum: p50 ${ms(pct(sums, 0.5))}  p99 ${ms(pct(sums, 0.99))}`);
+}
+
+async function samBench(): Promise<{ aboveWire: number[]; endToEnd: number[]; toEvent: number[]; wireMs: number; floor: number[] }> {
   const dir = mkdtempSync(join(tmpdir(), 'gc-bench-sam-'));
   const pair = await startPtyPair(dir);
   const child = fork(fileURLToPath(new URL('./lib/sam-module-process.js', import.meta.url)), [pair.simPath, String(SAM_BAUD)], {
@@ -248,6 +259,13 @@ async function samBench(): Promise<{ aboveWire: number[]; endToEnd: number[]; to
   const wireBytes = frame(2) + frame(3 + 4) + frame(2) + frame(3 + 8) + frame(2) + frame(3 + 4 + 256 + 1024);
   const wire = wireMs(wireBytes, SAM_BAUD);
   try {
+    messages.length = 0;
+    const floor = await bareHostHops(pair.readerPath, SAM_BAUD, {
+      arm: () => child.send({ arm: simCard(numbers[0]!, Date.now()) }),
+      remove: () => child.send({ remove: true }),
+      nextTap: async () => (await next((m) => m.type === 'tap', 5_000)) as Extract<ModuleMsg, { type: 'tap' }>,
+    }, SAM_TAPS, SAM_WARMUP);
+    printHops('transport floor (bare host loop, same pty, socat and module)', floor);
     return await withGate(numbers.map((n) => idKey(n, ID_HASH_KEY)), reader, async ({ gate, relay, reader, credAt }) => {
       for (const end = Date.now() + 5_000; !reader.connected; await sleep(10)) {
         if (Date.now() > end) throw new Error('SAM reader not ready within 5 s');
@@ -277,11 +295,8 @@ async function samBench(): Promise<{ aboveWire: number[]; endToEnd: number[]; to
         await next((m) => m.type === 'find', 2_000);
         await next((m) => m.type === 'find', 2_000);
       }
-      for (const [k, name] of ['find answer → select', 'select answer → read base', 'read answer → relay'].entries()) {
-        const xs = parts.map((p) => p[k]!);
-        console.log(`  hop ${name}: p50 ${ms(pct(xs, 0.5))}  p99 ${ms(pct(xs, 0.99))}`);
-      }
-      return { aboveWire, endToEnd, toEvent, wireMs: wire };
+      printHops('the driver and gate', parts);
+      return { aboveWire, endToEnd, toEvent, wireMs: wire, floor: floor.map((h) => h[0]! + h[1]! + h[2]!) };
     });
   } finally {
     child.send({ stop: true });
@@ -401,6 +416,8 @@ async function main(): Promise<void> {
     console.log(`sam (pty + simulated module at ${SAM_BAUD} baud, ${sam.aboveWire.length} cards): the host's time above the protocol's wire time (${ms(sam.wireMs)}): p50 ${ms(a50)}  p99 ${ms(a99)}  max ${ms(Math.max(...sam.aboveWire))}`);
     console.log(`  of which last byte of the read answer → credential event (kernel, serialport, frames, base info): p50 ${ms(pct(sam.toEvent, 0.5))}  p99 ${ms(pct(sam.toEvent, 0.99))}`);
     console.log(`  card in the field → relay, minus the wire time, the simulated module's own timer lateness included: p50 ${ms(pct(sam.endToEnd, 0.5))}  p99 ${ms(e99)}`);
+    const [f50, f99] = [pct(sam.floor, 0.5), pct(sam.floor, 0.99)];
+    console.log(`  transport floor in the same run (a bare host loop: pty, socat, kernel, two event loops): p50 ${ms(f50)}  p99 ${ms(f99)}`);
     console.log(`  goal p99 ≤ wire + 2 ms: ${a99 <= 2 ? 'met' : 'NOT met'} (card → relay p99 ≈ ${ms(sam.wireMs + a99)}; the poll interval comes on top, up to readers[].pollMs)`);
     Object.assign(out, {
       sam_wire_ms: round(sam.wireMs),
@@ -409,6 +426,8 @@ async function main(): Promise<void> {
       sam_to_event_p99_ms: round(pct(sam.toEvent, 0.99)),
       sam_p99_end_to_end_above_wire_ms: round(e99),
       sam_goal_met: a99 <= 2,
+      sam_floor_p50_ms: round(f50),
+      sam_floor_p99_ms: round(f99),
       sam_taps: sam.aboveWire.length,
     });
   }
