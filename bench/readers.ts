@@ -23,9 +23,7 @@
  * taps after start are reported apart (serial_cold_*).
  * The last line is one JSON object.
  */
-import { fork } from 'node:child_process';
 import { closeSync, constants, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Gate } from '../src/controller/gate.js';
@@ -46,8 +44,8 @@ import { startPcscd } from '../tests/helpers/pcscd.js';
 import { VirtualCard } from '../tests/helpers/vpcd-card.js';
 import { runCrashCampaign } from './lib/crash-campaign.js';
 import { startPtyPair } from './lib/pty.js';
-import type { ModuleMsg } from './lib/sam-module-process.js';
-import { bareHostHops } from './lib/sam-bare-host.js';
+import { startModuleProcess } from './lib/sam-module-handle.js';
+import { BareSamHost } from './lib/sam-bare-host.js';
 
 const quick = process.argv.includes('--quick');
 /** --only=serial|sam|pcsc|crash runs one part (the JSON then holds only its figures). */
@@ -228,44 +226,20 @@ function printHops(title: string, parts: number[][]): void {
 
 async function samBench(): Promise<{ aboveWire: number[]; endToEnd: number[]; toEvent: number[]; wireMs: number; floor: number[] }> {
   const dir = mkdtempSync(join(tmpdir(), 'gc-bench-sam-'));
-  const pair = await startPtyPair(dir);
-  const child = fork(fileURLToPath(new URL('./lib/sam-module-process.js', import.meta.url)), [pair.simPath, String(SAM_BAUD)], {
-    execArgv: ['--v8-pool-size=1'],
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  const module = await startModuleProcess(dir, SAM_BAUD, 'driver');
+  const floorModule = await startModuleProcess(dir, SAM_BAUD, 'floor').catch(async (err: unknown) => {
+    await module.stop();
+    throw err;
   });
-  const messages: ModuleMsg[] = [];
-  let notify: (() => void) | undefined;
-  child.on('message', (m: ModuleMsg) => {
-    messages.push(m);
-    notify?.();
-  });
-  const next = async (want: (m: ModuleMsg) => boolean, timeoutMs: number): Promise<ModuleMsg> => {
-    const end = Date.now() + timeoutMs;
-    for (;;) {
-      const i = messages.findIndex(want);
-      if (i >= 0) return messages.splice(0, i + 1).pop()!;
-      if (Date.now() > end) throw new Error('simulated module did not answer in time');
-      await new Promise<void>((r) => {
-        notify = r;
-        setTimeout(r, 50);
-      });
-    }
-  };
-  await next((m) => m.type === 'ready', 10_000);
+  const bare = new BareSamHost(floorModule, SAM_BAUD);
   const numbers = Array.from({ length: SAM_CARDS }, (_, i) => samNumber(i));
   const reader = () =>
-    new SamGateReader({ id: 'entry', direction: 'in', path: pair.readerPath, baudRate: SAM_BAUD, pollMs: 20 }, { log: silentLogger() });
+    new SamGateReader({ id: 'entry', direction: 'in', path: module.readerPath, baudRate: SAM_BAUD, pollMs: 20 }, { log: silentLogger() });
   const frame = (body: number) => body + 8; // preamble 5, length 2, checksum 1
   const wireBytes = frame(2) + frame(3 + 4) + frame(2) + frame(3 + 8) + frame(2) + frame(3 + 4 + 256 + 1024);
   const wire = wireMs(wireBytes, SAM_BAUD);
   try {
-    messages.length = 0;
-    const floor = await bareHostHops(pair.readerPath, SAM_BAUD, {
-      arm: () => child.send({ arm: simCard(numbers[0]!, Date.now()) }),
-      remove: () => child.send({ remove: true }),
-      nextTap: async () => (await next((m) => m.type === 'tap', 5_000)) as Extract<ModuleMsg, { type: 'tap' }>,
-    }, SAM_TAPS, SAM_WARMUP);
-    printHops('transport floor (bare host loop, same pty, socat and module)', floor);
+    await bare.start();
     return await withGate(numbers.map((n) => idKey(n, ID_HASH_KEY)), reader, async ({ gate, relay, reader, credAt }) => {
       for (const end = Date.now() + 5_000; !reader.connected; await sleep(10)) {
         if (Date.now() > end) throw new Error('SAM reader not ready within 5 s');
@@ -274,35 +248,37 @@ async function samBench(): Promise<{ aboveWire: number[]; endToEnd: number[]; to
       const endToEnd: number[] = [];
       const toEvent: number[] = [];
       const parts: number[][] = [];
+      const floor: number[][] = [];
       for (let i = 0; i < SAM_WARMUP + SAM_TAPS; i++) {
-        messages.length = 0;
+        // The floor's card first, on its own line, in this same process: both see the same machine.
+        const floorHops = await bare.card(simCard(numbers[i % SAM_CARDS]!, Date.now()));
+        module.clear();
         const activated = relay.next(5_000);
-        child.send({ arm: simCard(numbers[i % SAM_CARDS]!, Date.now()) });
+        module.arm(simCard(numbers[i % SAM_CARDS]!, Date.now()));
         const t1 = (await activated) + performance.timeOrigin;
         const credentialAt = credAt() + performance.timeOrigin;
-        const tap = (await next((m) => m.type === 'tap', 5_000)) as Extract<ModuleMsg, { type: 'tap' }>;
+        const { t0, rx, done } = await module.nextTap();
         if (i >= SAM_WARMUP) {
-          const { t0, rx, done } = tap;
           const hops = [rx.select! - done.find!, rx.readBase! - done.select!, t1 - done.readBase!];
           parts.push(hops);
+          floor.push(floorHops);
           aboveWire.push(hops[0]! + hops[1]! + hops[2]!);
           endToEnd.push(t1 - t0 - wire);
           toEvent.push(credentialAt - done.readBase!);
         }
         gate.turnstile.passageSensed(Date.now());
-        child.send({ remove: true });
+        module.remove();
         // The reader must see the card gone before the next one is a new tap.
-        await next((m) => m.type === 'find', 2_000);
-        await next((m) => m.type === 'find', 2_000);
+        await module.next((m) => m.type === 'find', 2_000);
+        await module.next((m) => m.type === 'find', 2_000);
       }
+      printHops('transport floor (a bare host loop on its own pty, socat and module, alternating card for card)', floor);
       printHops('the driver and gate', parts);
       return { aboveWire, endToEnd, toEvent, wireMs: wire, floor: floor.map((h) => h[0]! + h[1]! + h[2]!) };
     });
   } finally {
-    child.send({ stop: true });
-    await Promise.race([new Promise((r) => child.once('exit', r)), sleep(3_000)]);
-    if (child.exitCode === null) child.kill('SIGKILL');
-    await pair.stop();
+    await bare.stop();
+    await Promise.all([module.stop(), floorModule.stop()]);
     rmSync(dir, { recursive: true, force: true });
   }
 }
