@@ -5,7 +5,9 @@
  * Written with writeSync on an fd opened with 'a' (O_APPEND): when set()
  * returns, the line is in the kernel, so it survives a SIGKILL a microsecond
  * later, and successive runs append to the same file. The crash test reads
- * it to prove every relay pulse has its journal row.
+ * it to prove every relay pulse has its journal row. A SIGKILL can still cut
+ * a record that straddles a page boundary (the kernel stops a write between
+ * pages on a fatal signal); the campaign's reader knows that shape.
  */
 import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
@@ -29,7 +31,9 @@ export class TraceFile {
 
   append(rec: TraceRecord): void {
     if (this.fd === undefined) this.open();
-    writeSync(this.fd!, `${JSON.stringify({ t: rec.t, line: rec.line, active: rec.active })}\n`);
+    const line = Buffer.from(`${JSON.stringify({ t: rec.t, line: rec.line, active: rec.active })}\n`);
+    // write(2) may return short; only a fatal signal leaves a record torn (the crash campaign reads those).
+    for (let off = 0; off < line.length; ) off += writeSync(this.fd!, line, off);
   }
 
   close(): void {
