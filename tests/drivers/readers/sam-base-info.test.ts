@@ -3,7 +3,7 @@
  * the full field width, 长期 validity, and fields that cannot be real.
  */
 import { describe, expect, it } from 'vitest';
-import { encodeBaseAnswer, encodeBaseText, FIELDS, parseBaseAnswer, parseBaseText, type CardFields } from '../../../src/drivers/readers/sam/base-info.js';
+import { CARD_TYPE_OFFSET, encodeBaseAnswer, encodeBaseText, FIELDS, parseBaseAnswer, parseBaseText, type CardFields } from '../../../src/drivers/readers/sam/base-info.js';
 
 const CARD: CardFields = {
   name: '张三', sex: '1', nation: '01', birthDate: '19491231', address: '北京市东城区景山前街4号',
@@ -41,6 +41,27 @@ describe('base information text', () => {
     const text = encodeBaseText(CARD);
     expect(text.subarray(122, 126)).toEqual(Buffer.from([0x31, 0x00, 0x31, 0x00]));
     expect(text.subarray(122, 158).toString('utf16le')).toBe('11010519491231002X');
+  });
+
+  it('reads the card-type mark: blank and J (residence permit) are resident-card layouts; I and unknown marks are refused', () => {
+    const marked = (mark: string, card: CardFields = CARD) => {
+      const text = encodeBaseText(card);
+      text.writeUInt16LE(mark.charCodeAt(0), CARD_TYPE_OFFSET);
+      return text;
+    };
+    // the 2017 foreign card's fields before its mark: English name, sex, number, nationality, Chinese name,
+    // issued, expires, born, card version, authority code
+    expect(CARD_TYPE_OFFSET).toBe(120 + 2 + 30 + 6 + 30 + 16 + 16 + 16 + 4 + 8);
+    expect(CARD_TYPE_OFFSET).toBeGreaterThan(offsetOf('reserved')); // inside the resident card's reserved area
+    expect(parseBaseText(marked(' ')).ok).toBe(true);
+    const permit = parseBaseText(marked('J', { ...CARD, number: '810000199001011232' }));
+    expect(permit.ok && permit.text.number).toBe('810000199001011232');
+    const noNation = parseBaseText(marked('J', { ...CARD, number: '810000199001011232', nation: '' }));
+    expect(noNation.ok && noNation.text.nation).toBe(''); // a residence permit has no nation field
+    expect(parseBaseText(marked(' ', { ...CARD, nation: '' }))).toEqual({ ok: false, reason: 'sam: base info field nation: expected two digits' });
+    expect(parseBaseText(marked('I'))).toEqual({ ok: false, reason: 'sam: a foreign permanent resident ID card (2017 layout): not supported' });
+    expect(parseBaseText(marked('Y'))).toEqual({ ok: false, reason: "sam: card type 'Y': not a resident ID card layout this reader knows" });
+    expect(parseBaseText(marked('\u4e00'))).toMatchObject({ ok: false, reason: expect.stringContaining('card type 0x4e00') });
   });
 
   it('keeps a name with characters outside the BMP (surrogate pairs) whole', () => {

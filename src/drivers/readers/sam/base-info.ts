@@ -43,7 +43,7 @@ export interface IdCardText {
   name: string;
   /** GB/T 2261.1 code: '1' male, '2' female (kept as read). */
   sex: string;
-  /** GB 3304 nationality code, two digits. */
+  /** GB 3304 nationality code, two digits; empty on a residence permit (it has none). */
   nation: string;
   /** YYYY-MM-DD */
   birthDate: string;
@@ -75,8 +75,33 @@ export function parseBaseAnswer(data: Buffer): BaseInfoResult {
   return parseBaseText(data.subarray(4, 4 + textLen));
 }
 
+/**
+ * Byte offset of the card-type mark (证件类型标识, one UCS-2 letter) that the
+ * other documents made to this chip standard carry in what is the resident
+ * card's reserved area. A resident ID card leaves it blank; a Hong Kong,
+ * Macao or Taiwan residence permit ('J') has the resident card's own field
+ * layout; the 2017 foreign permanent resident card ('I') lays its fields out
+ * differently (English name 120 bytes first, a 15-character number), and any
+ * other mark is a layout this driver does not know: both are refused with a
+ * reason rather than read as resident-card fields they are not.
+ */
+export const CARD_TYPE_OFFSET = 248;
+const CARD_TYPES: Record<string, string | undefined> = {
+  ' ': undefined,
+  '\0': undefined,
+  J: undefined,
+  I: 'a foreign permanent resident ID card (2017 layout): not supported',
+};
+
 export function parseBaseText(text: Buffer): BaseInfoResult {
   if (text.length !== BASE_TEXT_BYTES) return fail(`text of ${text.length} bytes`);
+  const mark = String.fromCharCode(text.readUInt16LE(CARD_TYPE_OFFSET));
+  if (!(mark in CARD_TYPES)) {
+    const shown = /^[\x21-\x7e]$/.test(mark) ? `'${mark}'` : `0x${mark.charCodeAt(0).toString(16)}`;
+    return { ok: false, reason: `sam: card type ${shown}: not a resident ID card layout this reader knows` };
+  }
+  const unsupported = CARD_TYPES[mark];
+  if (unsupported) return { ok: false, reason: `sam: ${unsupported}` };
   const raw = {} as Record<FieldName, string>;
   let at = 0;
   for (const [name, width] of FIELDS) {
@@ -87,7 +112,8 @@ export function parseBaseText(text: Buffer): BaseInfoResult {
   }
   if (!raw.name) return fail('field name: empty');
   if (!/^[12]$/.test(raw.sex)) return fail('field sex: expected 1 or 2');
-  if (!/^[0-9]{2}$/.test(raw.nation)) return fail('field nation: expected two digits');
+  const permit = mark === 'J';
+  if (!(permit ? /^([0-9]{2})?$/ : /^[0-9]{2}$/).test(raw.nation)) return fail('field nation: expected two digits');
   const number = raw.number.replace(/x$/, 'X');
   if (!ID_SHAPE.test(number)) return fail('field number: expected 17 digits and a digit or X');
   const birthDate = isoDay(raw.birthDate);
