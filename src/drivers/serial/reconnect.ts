@@ -8,13 +8,12 @@
 import { Backoff, type BackoffOptions } from '../../backoff.js';
 import type { Logger } from '../../log.js';
 
-export interface ReconnectOptions {
+export interface ReconnectDeps {
   log: Logger;
-  /** What the device is called in the log: `${name} down, retrying`. */
-  name: string;
-  reader: string;
-  path: string;
   backoff?: BackoffOptions;
+}
+
+export interface ReconnectHooks {
   /** Whether the owner still runs: a stopped owner is neither reported down nor reopened. */
   running(): boolean;
   /** Try to open the device again (after a back-off delay). */
@@ -30,8 +29,14 @@ export class Reconnect {
   /** Whether the current outage was already reported (one status per change). */
   private downReported = false;
 
-  constructor(private readonly opts: ReconnectOptions) {
-    this.backoff = new Backoff(opts.backoff);
+  /** `name`: what the device is called in the log (`${name} down, retrying`). */
+  constructor(
+    private readonly name: string,
+    private readonly device: { id: string; path: string },
+    private readonly deps: ReconnectDeps,
+    private readonly hooks: ReconnectHooks,
+  ) {
+    this.backoff = new Backoff(deps.backoff);
   }
 
   get connected(): boolean {
@@ -61,15 +66,15 @@ export class Reconnect {
 
   /** The device went away or would not open: report it down (once per outage) and reopen after the next delay. */
   lost(detail: string): void {
-    if (!this.opts.running()) return;
+    if (!this.hooks.running()) return;
     if (this.isConnected || !this.downReported) {
-      this.opts.log.warn({ reader: this.opts.reader, path: this.opts.path, detail }, `${this.opts.name} down, retrying`);
+      this.deps.log.warn({ reader: this.device.id, path: this.device.path, detail }, `${this.name} down, retrying`);
       this.markDown(detail);
     }
     const delay = this.backoff.next();
     this.retryTimer = setTimeout(() => {
       this.retryTimer = undefined;
-      if (this.opts.running()) this.opts.reopen();
+      if (this.hooks.running()) this.hooks.reopen();
     }, delay);
   }
 
@@ -86,6 +91,6 @@ export class Reconnect {
 
   private setConnected(connected: boolean, detail: string): void {
     this.isConnected = connected;
-    this.opts.status(connected, detail);
+    this.hooks.status(connected, detail);
   }
 }

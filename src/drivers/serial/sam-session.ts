@@ -124,12 +124,7 @@ export class SamSession {
   ) {
     this.clock = deps.clock ?? Date.now;
     this.binding = deps.binding ?? (process.platform === 'linux' ? DirectReadLinuxBinding : SerialPort.binding);
-    this.link = new Reconnect({
-      log: deps.log,
-      name: 'SAM reader',
-      reader: cfg.id,
-      path: cfg.path,
-      backoff: deps.backoff,
+    this.link = new Reconnect('SAM reader', cfg, deps, {
       running: () => this.running,
       reopen: () => void this.open(),
       status: (connected, detail) => events.status(connected, detail),

@@ -62,12 +62,7 @@ export class SerialReader extends EventEmitter<ReaderEventMap> implements Creden
     this.direction = cfg.direction;
     // On Linux, serialport's binding with reads on this thread (direct-read-binding.ts).
     this.binding = deps.binding ?? (process.platform === 'linux' ? DirectReadLinuxBinding : SerialPort.binding);
-    this.link = new Reconnect({
-      log: deps.log,
-      name: 'serial reader',
-      reader: cfg.id,
-      path: cfg.path,
-      backoff: deps.backoff,
+    this.link = new Reconnect('serial reader', cfg, deps, {
       running: () => this.running,
       reopen: () => void this.open(),
       status: (connected, detail) => this.emit('status', connected, detail),

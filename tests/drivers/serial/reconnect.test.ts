@@ -9,12 +9,7 @@ import { Reconnect } from '../../../src/drivers/serial/reconnect.js';
 function make(running = () => true) {
   const statuses: [boolean, string][] = [];
   let reopens = 0;
-  const link = new Reconnect({
-    log: pino({ level: 'silent' }),
-    name: 'test reader',
-    reader: 'r1',
-    path: '/dev/null',
-    backoff: { initialMs: 100, maxMs: 400 },
+  const link = new Reconnect('test reader', { id: 'r1', path: '/dev/null' }, { log: pino({ level: 'silent' }), backoff: { initialMs: 100, maxMs: 400 } }, {
     running,
     reopen: () => reopens++,
     status: (connected, detail) => statuses.push([connected, detail]),
