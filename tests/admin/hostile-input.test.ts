@@ -155,7 +155,7 @@ describe('hostile input', () => {
 
   it('a state change from another site is refused even with a valid token; sign-in too', async () => {
     const before = state();
-    const foreign = [
+    const foreign: Record<string, string>[] = [
       { origin: 'http://evil.example' },
       { origin: 'null' },
       { 'sec-fetch-site': 'cross-site' },

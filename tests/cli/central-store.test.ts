@@ -227,13 +227,13 @@ describe('CentralStore (SQLite file)', () => {
 
 describe('CentralStore on the wrong file', () => {
   it('refuses a gate database (never adds its tables to it) and, for readers, a missing file', () => {
-    tmp = tempDir();
-    const gatePath = join(tmp.dir, 'gate.db');
+    const { dir } = (tmp = tempDir());
+    const gatePath = join(dir, 'gate.db');
     openStore({ path: gatePath, synchronous: 'normal', gateId: 'g1' }).close();
     expect(() => new CentralStore(gatePath)).toThrow(expect.objectContaining({ code: 'NOT_A_CENTRAL_DB' }));
     const db = new Database(gatePath, { readonly: true });
     expect(db.prepare("SELECT count(*) FROM sqlite_master WHERE name LIKE 'central_%'").pluck().get()).toBe(0);
     db.close();
-    expect(() => new CentralStore(join(tmp.dir, 'none.db'), { mustExist: true })).toThrow();
+    expect(() => new CentralStore(join(dir, 'none.db'), { mustExist: true })).toThrow();
   });
 });

@@ -41,7 +41,8 @@ describe.each([
     await store.saveStatus('s1', 'g2', status('g2', 's1', { whitelistVersion: 4, outbox: { pending: 2_000, oldestSeq: 4 }, clockSynced: false }), now);
     const evs = gateEvents('g3', 4);
     await store.ingest('s1', 'g3', [...evs.slice(0, 2), { ...evs[2]!, direction: 'out' }, evs[3]!], now);
-    await store.saveStatus('s1', 'g3', { gate: 'g3', site: 's1', online: false }, now);
+    const offline = { gate: 'g3', site: 's1', online: false };
+    await store.saveStatus('s1', 'g3', offline, now);
     const g4 = gateEvents('g4', 6);
     await store.ingest('s2', 'g4', g4.slice(4), now);
     await store.adoptCheckpoint('s2', 'g4', 4, g4[3]!.hash, now);

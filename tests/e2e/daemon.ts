@@ -4,7 +4,7 @@
  * change to a file, the admin page on a free loopback port. Started and
  * stopped by the test, with bounded waits.
  */
-import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcessWithoutNullStreams, type SpawnOptionsWithoutStdio } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -90,7 +90,7 @@ export async function startDaemon(
   await opts.beforeStart?.(dbPath);
 
   const argv = ['dist/src/main.js', '--config', cfgPath];
-  const spawnOpts = { cwd: ROOT, stdio: ['pipe', 'pipe', 'pipe'] as const, env: { ...process.env, NOTIFY_SOCKET: '' } };
+  const spawnOpts: SpawnOptionsWithoutStdio = { cwd: ROOT, stdio: 'pipe', env: { ...process.env, NOTIFY_SOCKET: '' } };
   // With a umask: through sh, which sets it and execs node (the pid stays the daemon's).
   const child: ChildProcessWithoutNullStreams =
     opts.umask === undefined

@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync, writeFileSync, readFileSync, existsSync, mkdirSync
 import { createServer, connect } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
-import { until } from './until.js';
+import { until, waitExit } from './until.js';
 
 export interface MosquittoOptions {
   /** Keep retained messages and sessions on disk across restart() (default true). */
@@ -63,17 +63,6 @@ function portOpen(port: number): Promise<boolean> {
       resolve(true);
     });
     s.once('error', () => resolve(false));
-  });
-}
-
-function waitExit(child: ChildProcess, ms: number): Promise<boolean> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(true);
-  return new Promise((resolve) => {
-    const t = setTimeout(() => resolve(false), ms);
-    child.once('exit', () => {
-      clearTimeout(t);
-      resolve(true);
-    });
   });
 }
 

@@ -14,6 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { freePort } from './mosquitto.js';
+import { until, waitExit } from './until.js';
 
 export interface Postgres {
   port: number;
@@ -57,17 +58,6 @@ function owner(): { uid: number; gid: number } | undefined {
   return { uid, gid };
 }
 
-function waitExit(child: ChildProcess, ms: number): Promise<boolean> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(true);
-  return new Promise((resolve) => {
-    const t = setTimeout(() => resolve(false), ms);
-    child.once('exit', () => {
-      clearTimeout(t);
-      resolve(true);
-    });
-  });
-}
-
 export async function startPostgres(opts: PostgresOptions = {}): Promise<Postgres> {
   const bin = postgresBin();
   const dir = mkdtempSync(join(tmpdir(), 'gc-pg-'));
@@ -104,8 +94,7 @@ export async function startPostgres(opts: PostgresOptions = {}): Promise<Postgre
     const c = spawn(join(bin, 'postgres'), args, { ...as, cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
     c.stderr?.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-50_000)));
     child = c;
-    const deadline = Date.now() + START_TIMEOUT_MS;
-    while (Date.now() < deadline) {
+    const answers = async (): Promise<boolean> => {
       if (c.exitCode !== null) throw new Error(`postgres exited with ${c.exitCode}: ${stderr.slice(-2_000)}`);
       const client = new pg.Client({ host: '127.0.0.1', port, user: 'postgres', database: 'postgres', connectionTimeoutMillis: 1_000 });
       client.on('error', () => {});
@@ -113,14 +102,18 @@ export async function startPostgres(opts: PostgresOptions = {}): Promise<Postgre
         await client.connect();
         await client.query('SELECT 1');
         await client.end();
-        return;
+        return true;
       } catch {
         await client.end().catch(() => {});
-        await new Promise((r) => setTimeout(r, 100));
+        return false;
       }
+    };
+    try {
+      await until(answers, { what: `postgres to answer on ${port}`, timeoutMs: START_TIMEOUT_MS, intervalMs: 100, diag: () => stderr });
+    } catch (err) {
+      if (c.exitCode === null) c.kill('SIGKILL');
+      throw err;
     }
-    c.kill('SIGKILL');
-    throw new Error(`postgres did not answer on ${port} within ${START_TIMEOUT_MS} ms: ${stderr.slice(-2_000)}`);
   }
 
   async function terminate(signal: NodeJS.Signals): Promise<void> {
@@ -136,8 +129,8 @@ export async function startPostgres(opts: PostgresOptions = {}): Promise<Postgre
     if (signal === 'SIGKILL') {
       // Backends outlive a SIGKILLed postmaster until they notice; a new
       // postmaster refuses to start while they hold the shared memory.
-      const deadline = Date.now() + STOP_TIMEOUT_MS;
-      while (Date.now() < deadline && workers.some(alive)) await new Promise((r) => setTimeout(r, 100));
+      // Those still there after STOP_TIMEOUT_MS are killed.
+      await until(() => !workers.some(alive), { what: 'the killed postmaster\'s backends to exit', timeoutMs: STOP_TIMEOUT_MS, intervalMs: 100 }).catch(() => undefined);
       for (const w of workers) if (alive(w)) process.kill(w, 'SIGKILL');
     }
   }

@@ -2,7 +2,10 @@
  * The one bounded wait of the test suite: poll `cond` until it returns a
  * truthy value (which is returned), or fail after `timeoutMs` naming what was
  * awaited. Tests wait on the condition they need, never on a guessed sleep.
+ * `waitExit` is the same for a child process's exit, on its event.
  */
+import type { ChildProcess } from 'node:child_process';
+
 export interface UntilOptions {
   /** What is awaited, for the failure message. */
   what?: string;
@@ -27,4 +30,16 @@ export async function until<T>(cond: () => T | Promise<T>, opts: UntilOptions | 
     }
     await new Promise((r) => setTimeout(r, intervalMs));
   }
+}
+
+/** Whether `child` exited (or had already) within `ms`. */
+export function waitExit(child: ChildProcess, ms: number): Promise<boolean> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(true);
+  return new Promise((resolve) => {
+    const t = setTimeout(() => resolve(false), ms);
+    child.once('exit', () => {
+      clearTimeout(t);
+      resolve(true);
+    });
+  });
 }

@@ -3,6 +3,7 @@ import type Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openDatabase } from '../../src/store/db.js';
 import { eventBody, GENESIS_HASH, hashEvent, Journal, verifyChain, verifyRows } from '../../src/store/journal.js';
+import type { NewEvent } from '../../src/store/types.js';
 
 const savedTz = process.env.TZ;
 const T0 = Date.UTC(2026, 10, 23, 2, 49, 46, 123);
@@ -87,7 +88,7 @@ describe('Journal.append', () => {
   });
 
   it('returns exactly what get() reads back, for flat and nested events alike', () => {
-    const events = [
+    const events: NewEvent[] = [
       { type: 'access', reader: 'entry', direction: 'in', credential: 'card:****0001', personId: 'p1', granted: true, reason: 'GRANTED', n: 1.5, z: -0, none: null },
       { type: 'whitelist_applied', version: 2, from: 1, kind: 'delta', counts: { upsert: { people: 1 } } },
       { type: 'startup', version: '1', big: 1e21 },

@@ -218,12 +218,11 @@ describe('whitelist sync', () => {
     h = await startGate(broker.url);
     await waitFor('online', () => central.status?.online === true);
     h.store.whitelist.replaceAll(1, data(2));
-    h = await h.restart().then(async (next) => {
-      await next.stop(); // stopped: the broker keeps its session
-      return next;
-    });
+    const away = await h.restart();
+    h = away;
+    await away.stop(); // stopped: the broker keeps its session
     await central.publish(central.st.delta, central.signed(delta(2, 1, {}, { credentials: ['card:P1'] })));
-    h = await h.restart();
+    h = await away.restart();
     await waitFor('queued delta applied', () => h!.store.whitelist.version() === 2);
     expect(h.store.whitelist.lookup('card:P1')).toBeUndefined();
   }, 30_000);

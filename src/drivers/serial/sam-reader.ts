@@ -11,26 +11,35 @@ import { EventEmitter } from 'node:events';
 import type { ReaderConfig } from '../../config.js';
 import type { CredentialReader, DeskCardReader, DeskReaderEventMap, ReaderEventMap } from '../types.js';
 import type { Direction } from '../../types.js';
+import type { IdCardText } from '../readers/sam/base-info.js';
 import { SamSession, type SamSessionDeps } from './sam-session.js';
 
 type SamConfig = Pick<ReaderConfig, 'id' | 'baudRate' | 'pollMs'> & { path: string };
+/** The events both uses share, with the same arguments. */
+type SharedEvents = Pick<ReaderEventMap, 'rejected' | 'status'>;
 
-export class SamGateReader extends EventEmitter<ReaderEventMap> implements CredentialReader {
+/**
+ * One SamSession: its rejects and status changes pass through as they are;
+ * each use says what a card placed becomes.
+ */
+abstract class SamReader<M extends SharedEvents & Record<keyof M, unknown[]>> extends EventEmitter<M> {
   readonly id: string;
-  readonly type = 'serial' as const;
-  readonly direction: Direction;
   private readonly session: SamSession;
 
-  constructor(cfg: SamConfig & Pick<ReaderConfig, 'direction'>, deps: SamSessionDeps) {
+  constructor(cfg: SamConfig, deps: SamSessionDeps) {
     super();
     this.id = cfg.id;
-    this.direction = cfg.direction;
+    // M extends SharedEvents: every use's rejected and status take these arguments.
+    const out: Pick<EventEmitter<SharedEvents>, 'emit'> = this;
     this.session = new SamSession(cfg, deps, {
-      card: (text, at) => this.emit('credential', { kind: 'id', number: text.number }, at),
-      rejected: (reason, at) => this.emit('rejected', reason, at),
-      status: (connected, detail) => this.emit('status', connected, detail),
+      card: (text, at) => this.card(text, at),
+      rejected: (reason, at) => out.emit('rejected', reason, at),
+      status: (connected, detail) => out.emit('status', connected, detail),
     });
   }
+
+  /** A newly placed card: emit what this use hands on, nothing more. */
+  protected abstract card(text: IdCardText, at: number): void;
 
   get connected(): boolean {
     return this.session.connected;
@@ -43,27 +52,22 @@ export class SamGateReader extends EventEmitter<ReaderEventMap> implements Crede
   }
 }
 
-export class SamDeskReader extends EventEmitter<DeskReaderEventMap> implements DeskCardReader {
-  readonly id: string;
-  private readonly session: SamSession;
+export class SamGateReader extends SamReader<ReaderEventMap> implements CredentialReader {
+  readonly type = 'serial' as const;
+  readonly direction: Direction;
 
-  constructor(cfg: SamConfig, deps: SamSessionDeps) {
-    super();
-    this.id = cfg.id;
-    this.session = new SamSession(cfg, deps, {
-      card: (t, at) => this.emit('card', { name: t.name, number: t.number, validTo: t.validTo }, at),
-      rejected: (reason, at) => this.emit('rejected', reason, at),
-      status: (connected, detail) => this.emit('status', connected, detail),
-    });
+  constructor(cfg: SamConfig & Pick<ReaderConfig, 'direction'>, deps: SamSessionDeps) {
+    super(cfg, deps);
+    this.direction = cfg.direction;
   }
 
-  get connected(): boolean {
-    return this.session.connected;
+  protected card(text: IdCardText, at: number): void {
+    this.emit('credential', { kind: 'id', number: text.number }, at);
   }
-  start(): Promise<void> {
-    return this.session.start();
-  }
-  stop(): Promise<void> {
-    return this.session.stop();
+}
+
+export class SamDeskReader extends SamReader<DeskReaderEventMap> implements DeskCardReader {
+  protected card(t: IdCardText, at: number): void {
+    this.emit('card', { name: t.name, number: t.number, validTo: t.validTo }, at);
   }
 }

@@ -23,12 +23,13 @@ import { createHash } from 'node:crypto';
 import { SerialPortStream } from '@serialport/stream';
 import { SerialPort } from 'serialport';
 import type { Logger } from '../../log.js';
-import { Backoff, type BackoffOptions } from '../../backoff.js';
+import type { BackoffOptions } from '../../backoff.js';
 import { parseBaseAnswer, type IdCardText } from '../readers/sam/base-info.js';
 import { encodeFrame, FrameDecoder, FRAME_REJECT, type FrameItem } from '../readers/sam/frame.js';
 import { BASE_PHOTO_BYTES, BASE_TEXT_BYTES, CMD, describeSw3, MIN_ANSWER_LENGTH, SW3, type CommandName } from '../readers/sam/protocol.js';
 import type { Clock } from '../../types.js';
 import { DirectReadLinuxBinding } from './direct-read-binding.js';
+import { Reconnect } from './reconnect.js';
 import type { SerialBinding } from './serial-reader.js';
 
 export interface SamSessionConfig {
@@ -97,7 +98,7 @@ function belongsTo(command: CommandName, a: Answer): boolean {
 export class SamSession {
   private readonly clock: Clock;
   private readonly binding: SerialBinding;
-  private readonly backoff: Backoff;
+  private readonly link: Reconnect;
   private readonly commandTimeoutMs: number;
   private readonly readTimeoutMs: number;
   private readonly silentAfter: number;
@@ -105,12 +106,9 @@ export class SamSession {
   private decoder = new FrameDecoder({ minLength: MIN_ANSWER_LENGTH });
   private pending: Pending | undefined;
   private running = false;
-  private retryTimer: NodeJS.Timeout | undefined;
   private sleepTimer: NodeJS.Timeout | undefined;
   private wake: (() => void) | undefined;
   private loopDone: Promise<void> | undefined;
-  private isConnected = false;
-  private downReported = false;
   /** The module answered SAM status with success since the port (re)opened. */
   private ready = false;
   private silent = 0;
@@ -126,14 +124,18 @@ export class SamSession {
   ) {
     this.clock = deps.clock ?? Date.now;
     this.binding = deps.binding ?? (process.platform === 'linux' ? DirectReadLinuxBinding : SerialPort.binding);
-    this.backoff = new Backoff(deps.backoff);
+    this.link = new Reconnect('SAM reader', cfg, deps, {
+      running: () => this.running,
+      reopen: () => void this.open(),
+      status: (connected, detail) => events.status(connected, detail),
+    });
     this.commandTimeoutMs = deps.commandTimeoutMs ?? 500;
     this.readTimeoutMs = deps.readTimeoutMs ?? 2_000;
     this.silentAfter = deps.silentAfter ?? 2;
   }
 
   get connected(): boolean {
-    return this.isConnected;
+    return this.link.connected;
   }
 
   /** Resolves after the first open attempt; a missing device is retried, not thrown. */
@@ -147,14 +149,13 @@ export class SamSession {
   async stop(): Promise<void> {
     if (!this.running) return;
     this.running = false;
-    if (this.retryTimer) clearTimeout(this.retryTimer);
-    this.retryTimer = undefined;
+    this.link.cancel();
     this.wakeUp();
     const port = this.port;
     this.detach('stopped');
     if (port?.isOpen) await new Promise<void>((resolve) => port.close(() => resolve()));
     await this.loopDone;
-    if (this.isConnected) this.setConnected(false, 'stopped');
+    this.link.stopped();
   }
 
   private open(): Promise<void> {
@@ -163,7 +164,7 @@ export class SamSession {
       port.on('error', (err: Error) => this.deps.log.warn({ reader: this.cfg.id, err }, 'serial port error'));
       port.open((err) => {
         if (err) {
-          this.down(`open failed: ${err.message}`);
+          this.link.lost(`open failed: ${err.message}`);
         } else if (!this.running) {
           port.close();
         } else {
@@ -180,15 +181,14 @@ export class SamSession {
     port.on('close', (err?: Error & { disconnected?: boolean }) => {
       if (this.port !== port) return;
       this.detach(err?.disconnected ? 'disconnected' : 'port closed');
-      this.down(err?.disconnected ? 'disconnected' : 'port closed');
+      this.link.lost(err?.disconnected ? 'disconnected' : 'port closed');
     });
     this.port = port;
     this.ready = false;
     this.silent = 0;
     // A card seen before the unplug may have been lifted meanwhile: look again, but keep the digest.
     this.cardOn = false;
-    this.backoff.reset();
-    this.downReported = false;
+    this.link.opened();
     this.deps.log.info({ reader: this.cfg.id, path: this.cfg.path, baudRate: this.cfg.baudRate }, 'SAM reader port open');
     this.wakeUp();
   }
@@ -198,25 +198,6 @@ export class SamSession {
     this.ready = false;
     for (const item of this.decoder.reset()) this.reportFrameReject(item);
     this.pending?.resolve({ ok: false, reason: `sam: ${why}` });
-  }
-
-  private down(detail: string): void {
-    if (!this.running) return;
-    if (this.isConnected || !this.downReported) {
-      this.deps.log.warn({ reader: this.cfg.id, path: this.cfg.path, detail }, 'SAM reader down, retrying');
-      this.downReported = true;
-      this.setConnected(false, detail);
-    }
-    const delay = this.backoff.next();
-    this.retryTimer = setTimeout(() => {
-      this.retryTimer = undefined;
-      if (this.running) void this.open();
-    }, delay);
-  }
-
-  private setConnected(connected: boolean, detail: string): void {
-    this.isConnected = connected;
-    this.events.status(connected, detail);
   }
 
   private onData(port: SerialPortStream, chunk: Buffer): void {
@@ -282,10 +263,7 @@ export class SamSession {
       this.ready = false;
       this.deps.log.warn({ reader: this.cfg.id, unanswered: this.silent }, 'SAM reader not answering');
     }
-    if (this.silent >= this.silentAfter && (this.isConnected || !this.downReported)) {
-      this.downReported = true;
-      this.setConnected(false, 'reader not answering');
-    }
+    if (this.silent >= this.silentAfter) this.link.markDown('reader not answering');
   }
 
   private async loop(): Promise<void> {
@@ -309,15 +287,11 @@ export class SamSession {
     if (!r.ok) return;
     if (r.answer.sw3 === SW3.ok) {
       this.ready = true;
-      if (!this.isConnected) this.setConnected(true, 'SAM module ready');
+      if (!this.link.connected) this.link.up('SAM module ready');
       return;
     }
     const detail = `SAM module: ${describeSw3(r.answer.sw3)}`;
-    if (this.isConnected || !this.downReported) {
-      this.downReported = true;
-      this.deps.log.warn({ reader: this.cfg.id, detail }, 'SAM module not ready');
-      this.setConnected(false, detail);
-    }
+    if (this.link.markDown(detail)) this.deps.log.warn({ reader: this.cfg.id, detail }, 'SAM module not ready');
   }
 
   private async poll(): Promise<void> {

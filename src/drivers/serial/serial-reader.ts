@@ -5,7 +5,7 @@
  *
  * serialport has no auto-reconnect: on unplug the port emits `close` with
  * `err.disconnected`, and opening fails (ENOENT) while the by-id link is gone.
- * This reader reopens with exponential back-off and pipes a NEW framer each
+ * This reader reopens with exponential back-off (reconnect.ts) and pipes a NEW framer each
  * time, so a half line from before the unplug can never join a line after it.
  * The binding is injected (as SerialPortStream does) so unit tests run on
  * @serialport/binding-mock.
@@ -16,10 +16,11 @@ import { SerialPort } from 'serialport';
 import { DirectReadLinuxBinding } from './direct-read-binding.js';
 import type { ReaderConfig } from '../../config.js';
 import type { Logger } from '../../log.js';
-import { Backoff, type BackoffOptions } from '../../backoff.js';
+import type { BackoffOptions } from '../../backoff.js';
 import { CredentialLines } from '../readers/credential-lines.js';
 import { MAX_LINE } from '../readers/formats/index.js';
 import { LineFramer, type FramedLine } from '../readers/line-framer.js';
+import { Reconnect } from './reconnect.js';
 import type { CredentialReader, ReaderEventMap } from '../types.js';
 import type { Clock, Direction } from '../../types.js';
 
@@ -47,14 +48,10 @@ export class SerialReader extends EventEmitter<ReaderEventMap> implements Creden
   readonly direction: Direction;
   private readonly binding: SerialBinding;
   private readonly lines: CredentialLines;
-  private readonly backoff: Backoff;
+  private readonly link: Reconnect;
   private port: SerialPortStream | undefined;
   private framer: LineFramer | undefined;
   private running = false;
-  private retryTimer: NodeJS.Timeout | undefined;
-  private isConnected = false;
-  /** Whether the current outage was already reported (one status per change). */
-  private downReported = false;
 
   constructor(
     private readonly cfg: SerialReaderConfig,
@@ -65,7 +62,11 @@ export class SerialReader extends EventEmitter<ReaderEventMap> implements Creden
     this.direction = cfg.direction;
     // On Linux, serialport's binding with reads on this thread (direct-read-binding.ts).
     this.binding = deps.binding ?? (process.platform === 'linux' ? DirectReadLinuxBinding : SerialPort.binding);
-    this.backoff = new Backoff(deps.backoff);
+    this.link = new Reconnect('serial reader', cfg, deps, {
+      running: () => this.running,
+      reopen: () => void this.open(),
+      status: (connected, detail) => this.emit('status', connected, detail),
+    });
     this.lines = new CredentialLines({
       readerId: cfg.id,
       format: cfg.format,
@@ -76,7 +77,7 @@ export class SerialReader extends EventEmitter<ReaderEventMap> implements Creden
   }
 
   get connected(): boolean {
-    return this.isConnected;
+    return this.link.connected;
   }
 
   /** Resolves after the first open attempt; a missing device is retried, not thrown. */
@@ -88,12 +89,11 @@ export class SerialReader extends EventEmitter<ReaderEventMap> implements Creden
 
   async stop(): Promise<void> {
     this.running = false;
-    if (this.retryTimer) clearTimeout(this.retryTimer);
-    this.retryTimer = undefined;
+    this.link.cancel();
     const port = this.port;
     this.detach();
     if (port?.isOpen) await new Promise<void>((resolve) => port.close(() => resolve()));
-    if (this.isConnected) this.setConnected(false, 'stopped');
+    this.link.stopped();
   }
 
   private open(): Promise<void> {
@@ -107,7 +107,7 @@ export class SerialReader extends EventEmitter<ReaderEventMap> implements Creden
       port.on('error', (err: Error) => this.deps.log.warn({ reader: this.id, err }, 'serial port error'));
       port.open((err) => {
         if (err) {
-          this.down(`open failed: ${err.message}`);
+          this.link.lost(`open failed: ${err.message}`);
           resolve();
           return;
         }
@@ -133,14 +133,13 @@ export class SerialReader extends EventEmitter<ReaderEventMap> implements Creden
     port.on('close', (err?: Error & { disconnected?: boolean }) => {
       if (this.port !== port) return;
       this.detach();
-      this.down(err?.disconnected ? 'disconnected' : 'port closed');
+      this.link.lost(err?.disconnected ? 'disconnected' : 'port closed');
     });
     this.port = port;
     this.framer = framer;
-    this.backoff.reset();
-    this.downReported = false;
+    this.link.opened();
     this.deps.log.info({ reader: this.id, path: this.cfg.path, baudRate: this.cfg.baudRate }, 'serial reader open');
-    this.setConnected(true, 'port open');
+    this.link.up('port open');
   }
 
   /** Unhook the current port and flush its framer: a half line is rejected, not kept. */
@@ -150,24 +149,5 @@ export class SerialReader extends EventEmitter<ReaderEventMap> implements Creden
     this.framer = undefined;
     if (port && framer) port.unpipe(framer);
     framer?.end();
-  }
-
-  private down(detail: string): void {
-    if (!this.running) return;
-    if (this.isConnected || !this.downReported) {
-      this.deps.log.warn({ reader: this.id, path: this.cfg.path, detail }, 'serial reader down, retrying');
-      this.downReported = true;
-      this.setConnected(false, detail);
-    }
-    const delay = this.backoff.next();
-    this.retryTimer = setTimeout(() => {
-      this.retryTimer = undefined;
-      if (this.running) void this.open();
-    }, delay);
-  }
-
-  private setConnected(connected: boolean, detail: string): void {
-    this.isConnected = connected;
-    this.emit('status', connected, detail);
   }
 }

@@ -29,7 +29,7 @@ describe('buildReaders', () => {
 
   it('refuses a serial reader without a path with a coded error', () => {
     expect(() =>
-      buildReaders([{ id: 'x', type: 'serial', direction: 'in', baudRate: 9600, format: 'hex', repeatMs: 0 }], {
+      buildReaders([{ id: 'x', type: 'serial', use: 'gate', direction: 'in', baudRate: 9600, format: 'hex', repeatMs: 0, pollMs: 250 }], {
         log: pino({ level: 'silent' }),
       }),
     ).toThrow(expect.objectContaining({ code: 'READER_CONFIG' }));

@@ -32,7 +32,7 @@ describe('sim reader (buildReaders type sim)', () => {
     const input = new PassThrough();
     let now = 1_000;
     const { log, lines } = capturingLogger();
-    const [reader] = buildReaders([{ id: 'sim1', type: 'sim', direction: 'in', baudRate: 9600, format: 'hex', repeatMs: 1500 }], {
+    const [reader] = buildReaders([{ id: 'sim1', type: 'sim', use: 'gate', direction: 'in', baudRate: 9600, format: 'hex', repeatMs: 1500, pollMs: 250 }], {
       log,
       clock: () => now,
       input,
@@ -72,7 +72,7 @@ describe('sim reader (buildReaders type sim)', () => {
   it('folds repeats of one credential inside repeatMs into one tap (sliding window)', async () => {
     const input = new PassThrough();
     let now = 0;
-    const [reader] = buildReaders([{ id: 's', type: 'sim', direction: 'out', baudRate: 9600, format: 'hex', repeatMs: 1000 }], {
+    const [reader] = buildReaders([{ id: 's', type: 'sim', use: 'gate', direction: 'out', baudRate: 9600, format: 'hex', repeatMs: 1000, pollMs: 250 }], {
       log: pino({ level: 'silent' }),
       clock: () => now,
       input,
@@ -100,7 +100,7 @@ describe('sim reader (buildReaders type sim)', () => {
 
   it('reports status false when its input ends', async () => {
     const input = new PassThrough();
-    const [reader] = buildReaders([{ id: 's', type: 'sim', direction: 'in', baudRate: 9600, format: 'hex', repeatMs: 0 }], {
+    const [reader] = buildReaders([{ id: 's', type: 'sim', use: 'gate', direction: 'in', baudRate: 9600, format: 'hex', repeatMs: 0, pollMs: 250 }], {
       log: pino({ level: 'silent' }),
       input,
     });

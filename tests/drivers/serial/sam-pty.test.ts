@@ -162,7 +162,7 @@ describe('SAM reader on a socat pty with the simulated module', () => {
     m.tamper = (frame, c) => {
       if (c !== 'readBase' || corrupted++ > 0) return undefined;
       const bad = Buffer.from(frame);
-      bad[bad.length - 1] ^= 0xff;
+      bad[bad.length - 1] = bad.readUInt8(bad.length - 1) ^ 0xff;
       return bad;
     };
     m.place(CARD);

@@ -13,6 +13,8 @@ import type { ReaderConfig } from '../../../src/config.js';
 import { until } from '../../helpers/until.js';
 
 const PATH = '/dev/serial/by-id/usb-FAKE_Reader-if00-port0';
+/** The line formats (a `sam` reader is SamGateReader's, not SerialReader's). */
+type LineFormat = Exclude<ReaderConfig['format'], 'sam'>;
 
 /** MockBinding that remembers the port bindings it opened, so tests can emit data. */
 function recordingBinding() {
@@ -34,7 +36,7 @@ function unplug(port: MockPortBinding): void {
   pending?.(Object.assign(new Error('EIO: i/o error, read'), { code: 'EIO' }));
 }
 
-function makeReader(format: ReaderConfig['format'], extra: { repeatMs?: number; flushMs?: number } = {}) {
+function makeReader(format: LineFormat, extra: { repeatMs?: number; flushMs?: number } = {}) {
   const { binding, opened } = recordingBinding();
   const reader = new SerialReader(
     { id: 'exit', direction: 'out', path: PATH, baudRate: 9600, format, repeatMs: extra.repeatMs ?? 0 },
@@ -104,7 +106,7 @@ describe('SerialReader on binding-mock', () => {
   });
 
   it('parses each configured format', async () => {
-    const cases: Array<[ReaderConfig['format'], string, RawCredential]> = [
+    const cases: Array<[LineFormat, string, RawCredential]> = [
       ['dec', '0012345678\r\n', { kind: 'card', uid: '00BC614E' }],
       ['wiegand26', '123:45678\r\n', { kind: 'card', uid: '7BB26E' }],
       ['id', '11010519491231002X\r\n', { kind: 'id', number: '11010519491231002X' }],
