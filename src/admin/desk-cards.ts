@@ -29,12 +29,14 @@ export interface DeskCardsOptions {
   freshMs?: number;
 }
 
-type Waiter = (card: DeskIdCard | undefined) => void;
+/** What "Read ID card" gets: the card, or why the card placed cannot be used. */
+export type DeskRead = { card: DeskIdCard } | { refused: string };
+type Waiter = (read: DeskRead | undefined) => void;
 
 export class DeskCards {
   private readonly slots = new Map<string, DeskSlot>();
   private readonly waiters: Waiter[] = [];
-  private latest: { card: DeskIdCard; at: number } | undefined;
+  private latest: { read: DeskRead; at: number } | undefined;
   private readonly slotTtlMs: number;
   private readonly freshMs: number;
 
@@ -46,30 +48,38 @@ export class DeskCards {
     this.slotTtlMs = opts.slotTtlMs ?? 10 * 60_000;
     this.freshMs = opts.freshMs ?? 20_000;
     reader.on('card', this.onCard);
+    reader.on('refused', this.onRefused);
   }
 
   close(): void {
     this.reader.off('card', this.onCard);
+    this.reader.off('refused', this.onRefused);
     for (const w of this.waiters.splice(0)) w(undefined);
     this.slots.clear();
     this.latest = undefined;
   }
 
-  private readonly onCard = (card: DeskIdCard): void => {
-    const waiter = this.waiters.shift();
-    if (waiter) waiter(card);
-    else this.latest = { card, at: this.clock() };
-  };
+  private readonly onCard = (card: DeskIdCard): void => this.deliver({ card });
+  private readonly onRefused = (reason: string): void => this.deliver({ refused: reason });
 
-  /** The card on the reader now, or the next one placed within `timeoutMs`; undefined when none came or `cancel` fired. */
-  next(timeoutMs: number, cancel: (abort: () => void) => void): Promise<DeskIdCard | undefined> {
+  private deliver(read: DeskRead): void {
+    const waiter = this.waiters.shift();
+    if (waiter) waiter(read);
+    else this.latest = { read, at: this.clock() };
+  }
+
+  /**
+   * The card on the reader now, or the next one placed within `timeoutMs`
+   * (or why it cannot be used); undefined when none came or `cancel` fired.
+   */
+  next(timeoutMs: number, cancel: (abort: () => void) => void): Promise<DeskRead | undefined> {
     const latest = this.latest;
     this.latest = undefined;
-    if (latest && this.clock() - latest.at <= this.freshMs) return Promise.resolve(latest.card);
+    if (latest && this.clock() - latest.at <= this.freshMs) return Promise.resolve(latest.read);
     return new Promise((resolve) => {
-      const waiter: Waiter = (card) => {
+      const waiter: Waiter = (read) => {
         clearTimeout(timer);
-        resolve(card);
+        resolve(read);
       };
       const drop = () => {
         const i = this.waiters.indexOf(waiter);

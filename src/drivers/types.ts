@@ -89,6 +89,8 @@ export interface DeskIdCard {
 export interface DeskReaderEventMap {
   /** A card was placed on the desk reader and read. */
   card: [card: DeskIdCard, at: number];
+  /** A card was placed and read, and cannot be used (another document, a field no card can hold): the reason, never card data. */
+  refused: [reason: string, at: number];
   rejected: [reason: string, at: number];
   status: [connected: boolean, detail: string];
 }

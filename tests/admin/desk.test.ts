@@ -81,6 +81,22 @@ describe('registration desk: Read ID card', () => {
     expect(res.json().error).toEqual({ code: 'ID_CARD_EXPIRED', message: 'this ID card expired on 2020-02-29: register with a valid document' });
   });
 
+  it('a card the reader read and refused (another document) answers at once with the reason, not a 20 s wait', async () => {
+    const pending = read(guard);
+    await until(() => desk.listenerCount('refused') > 0);
+    setTimeout(() => desk.emit('refused', 'sam: a foreign permanent resident ID card (2017 layout): not supported', Date.now()), 50);
+    const res = await pending;
+    expect(res.statusCode).toBe(422);
+    expect(res.json().error).toEqual({
+      code: 'ID_CARD_UNREADABLE',
+      message: 'this card cannot be used for a registration (a foreign permanent resident ID card (2017 layout): not supported): type the document in',
+    });
+    // Lying on the reader before the button is pressed: the same answer, at once.
+    desk.emit('refused', 'sam: base info field sex: expected 1 or 2', Date.now());
+    const again = await read(guard);
+    expect(again.json().error.code).toBe('ID_CARD_UNREADABLE');
+  });
+
   it('a disconnected reader is 503; a signed-out caller is 401', async () => {
     desk.connected = false;
     expect((await read(guard)).json().error.code).toBe('DESK_READER_OFFLINE');

@@ -187,6 +187,7 @@ export const EN = {
   'error.NO_DESK_READER': 'No ID card reader is set up at this desk',
   'error.DESK_READER_OFFLINE': 'The desk ID card reader is not connected',
   'error.NO_ID_CARD': 'No ID card was placed on the reader: try again',
+  'error.ID_CARD_UNREADABLE': 'This card cannot be used to register here (another kind of document, or unreadable data): type the document in',
   'error.ID_CARD_EXPIRED': 'This ID card has expired: it cannot be used to register',
   'error.ID_CARD_INVALID': 'The number on this ID card is not valid',
   'error.ID_CARD_READ_GONE': 'The ID card read has expired: read the card again',

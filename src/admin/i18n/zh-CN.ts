@@ -189,6 +189,7 @@ export const ZH_CN: Record<MessageKey, string> = {
   'error.NO_DESK_READER': '本前台未配置身份证阅读器',
   'error.DESK_READER_OFFLINE': '前台身份证阅读器未连接',
   'error.NO_ID_CARD': '未检测到身份证，请重试',
+  'error.ID_CARD_UNREADABLE': '该证件无法用于登记（其他类型证件或数据无法识别），请手工录入证件',
   'error.ID_CARD_EXPIRED': '该身份证已过有效期，不能用于登记',
   'error.ID_CARD_INVALID': '该身份证号码无效',
   'error.ID_CARD_READ_GONE': '身份证读取结果已失效，请重新读取',

@@ -19,8 +19,13 @@ export function deskRoutes(app: FastifyInstance, ctx: AdminContext): void {
     if (!desk) throw new AdminError('NO_DESK_READER', 404, 'no ID card reader is configured at this desk (readers[].use: desk)');
     if (!desk.reader.connected) throw new AdminError('DESK_READER_OFFLINE', 503, 'the desk ID card reader is not connected');
     // The browser going away (page closed, another click) gives up the wait, so a card placed later is not spent on it.
-    const card = await desk.next(ctx.deskWaitMs, (abort) => reply.raw.once('close', () => !reply.raw.writableFinished && abort()));
-    if (!card) throw new AdminError('NO_ID_CARD', 408, `no ID card was placed on the desk reader within ${Math.round(ctx.deskWaitMs / 1000)} s`);
+    const read = await desk.next(ctx.deskWaitMs, (abort) => reply.raw.once('close', () => !reply.raw.writableFinished && abort()));
+    if (!read) throw new AdminError('NO_ID_CARD', 408, `no ID card was placed on the desk reader within ${Math.round(ctx.deskWaitMs / 1000)} s`);
+    if ('refused' in read) {
+      req.log.info('desk ID card refused: unreadable');
+      throw new AdminError('ID_CARD_UNREADABLE', 422, `this card cannot be used for a registration (${read.refused.replace(/^sam: /, '')}): type the document in`);
+    }
+    const card = read.card;
     const now = ctx.deps.clock();
     if (cardExpired(card, now)) {
       req.log.info('desk ID card refused: expired');

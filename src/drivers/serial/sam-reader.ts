@@ -33,6 +33,7 @@ abstract class SamReader<M extends SharedEvents & Record<keyof M, unknown[]>> ex
     const out: Pick<EventEmitter<SharedEvents>, 'emit'> = this;
     this.session = new SamSession(cfg, deps, {
       card: (text, at) => this.card(text, at),
+      refused: (reason, at) => this.refused(reason, at),
       rejected: (reason, at) => out.emit('rejected', reason, at),
       status: (connected, detail) => out.emit('status', connected, detail),
     });
@@ -40,6 +41,9 @@ abstract class SamReader<M extends SharedEvents & Record<keyof M, unknown[]>> ex
 
   /** A newly placed card: emit what this use hands on, nothing more. */
   protected abstract card(text: IdCardText, at: number): void;
+
+  /** A card read whole and refused: already a rejected read; a use may say more. */
+  protected refused(_reason: string, _at: number): void {}
 
   get connected(): boolean {
     return this.session.connected;
@@ -69,5 +73,10 @@ export class SamGateReader extends SamReader<ReaderEventMap> implements Credenti
 export class SamDeskReader extends SamReader<DeskReaderEventMap> implements DeskCardReader {
   protected card(t: IdCardText, at: number): void {
     this.emit('card', { name: t.name, number: t.number, validTo: t.validTo }, at);
+  }
+
+  /** The desk tells the waiting form why the card on it cannot be used. */
+  protected override refused(reason: string, at: number): void {
+    this.emit('refused', reason, at);
   }
 }

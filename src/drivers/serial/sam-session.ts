@@ -59,6 +59,8 @@ export interface SamSessionEvents {
   /** A newly placed card's text. The caller keeps only what its use needs. */
   card(text: IdCardText, at: number): void;
   rejected(reason: string, at: number): void;
+  /** A card was placed and read whole, and what it holds cannot be used (another document, a field no card can hold); also a rejected read. */
+  refused(reason: string, at: number): void;
   status(connected: boolean, detail: string): void;
 }
 
@@ -345,6 +347,7 @@ export class SamSession {
     this.cardOn = true;
     if (!parsed.ok) {
       this.reject(parsed.reason, read.answer.at);
+      this.events.refused(parsed.reason, read.answer.at);
       return;
     }
     const digest = createHash('sha256').update(parsed.text.number).digest('hex');

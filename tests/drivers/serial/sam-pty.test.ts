@@ -11,7 +11,8 @@ import { pino } from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { SamDeskReader, SamGateReader } from '../../../src/drivers/serial/sam-reader.js';
 import { SimSamModule } from '../../../src/drivers/readers/sam/sim-module.js';
-import type { CardFields } from '../../../src/drivers/readers/sam/base-info.js';
+import { CARD_TYPE_OFFSET, type CardFields } from '../../../src/drivers/readers/sam/base-info.js';
+import { encodeFrame } from '../../../src/drivers/readers/sam/frame.js';
 import type { DeskIdCard, RawCredential } from '../../../src/drivers/types.js';
 import { startPtyPair, type PtyPair } from '../../helpers/socat.js';
 
@@ -265,6 +266,41 @@ describe('SAM reader on a socat pty with the simulated module', () => {
     await polls(m2, 2);
     m2.place(CARD);
     await until(() => seen.creds.length === 2);
+  });
+
+  it('another document on the reader (the 2017 foreign permanent resident card) is one rejected read per placement, and the desk says why', async () => {
+    const m = await plug();
+    // The module answers with the card-type mark I at byte 248 of the text (14 bytes into the frame: preamble, length, SW, lengths).
+    m.tamper = (frame, c) => {
+      if (c !== 'readBase') return undefined;
+      const body = Buffer.from(frame.subarray(7, frame.length - 1));
+      body.writeUInt16LE('I'.charCodeAt(0), 3 + 4 + CARD_TYPE_OFFSET);
+      return encodeFrame(body);
+    };
+    const { seen, lines } = await gateReader();
+    m.place(CARD);
+    await until(() => seen.rejected.length > 0);
+    await polls(m, 3);
+    expect(seen.rejected).toEqual(['sam: a foreign permanent resident ID card (2017 layout): not supported']);
+    expect(seen.creds).toHaveLength(0);
+    expect(lines.join('')).not.toMatch(/张三|11010519|北京/);
+    for (const stop of stops.splice(0).reverse()) await stop();
+
+    const desk = new SamDeskReader({ id: 'desk', path: pair!.readerPath, baudRate: 115_200, pollMs: 40 }, { log: capturedLog().log });
+    const refused: string[] = [];
+    const cards: DeskIdCard[] = [];
+    desk.on('refused', (r) => refused.push(r));
+    desk.on('card', (c) => cards.push(c));
+    await desk.start();
+    stops.push(() => desk.stop());
+    await until(() => refused.length === 1);
+    expect(refused[0]).toBe('sam: a foreign permanent resident ID card (2017 layout): not supported');
+    m.tamper = undefined;
+    m.remove();
+    await polls(m, 2);
+    m.place(CARD);
+    await until(() => cards.length === 1);
+    expect(refused).toHaveLength(1);
   });
 
   it('a desk reader hands on name, number and validity end only, for an expired card too (the desk route refuses it), and for a full-width name with surrogate pairs', async () => {
