@@ -12,7 +12,8 @@ import type { Logger } from '../../log.js';
 import { CentralStore, type GateChainState } from '../../store/central/central.js';
 import { sqliteCollectorStore, type CollectorStore, type IngestBatch } from '../../store/central/collector-store.js';
 import type { JournalEvent } from '../../store/types.js';
-import { noNagle } from '../../net.js';
+import { coalesceWrites, noNagle } from '../../net.js';
+import { AckPacer } from './ack-pacer.js';
 import { envelopeBytes, signEnvelope } from '../../sync/protocol/envelope.js';
 import { describeZodError, eventsBatchSchema, registrationSchema, statusSchema, willSchema } from '../../sync/protocol/schemas.js';
 import { gateTopics, parseGateTopic } from '../../sync/protocol/topics.js';
@@ -52,8 +53,6 @@ const GROUP_EVENTS = 5_000;
 const SHED_ABOVE_EVENTS = 10_000;
 /** Gate statuses are written together at most this often. */
 const STATUS_FLUSH_MS = 500;
-/** Acks to one gate are at least this far apart (the latest upTo is sent at the end of the gap). */
-const ACK_GAP_MS = 200;
 /** A store that fails (PostgreSQL restarting) is retried with back-off this long before the message is dropped unacked (the gate resends). */
 const RETRY_FOR_MS = 20_000;
 
@@ -76,7 +75,7 @@ export class Collector {
   private readonly statuses = new Map<string, { site: string; gate: string; status: { online?: unknown }; at: number }>();
   private statusTimer: NodeJS.Timeout | undefined;
   private flushingStatuses: Promise<void> | undefined;
-  private readonly acks = new Map<string, { at: number; upTo: number; timer: NodeJS.Timeout | undefined }>();
+  private readonly acks: AckPacer;
   private chasing = false;
   private stopping = false;
 
@@ -84,6 +83,7 @@ export class Collector {
     this.group = deps.group ?? 'central';
     this.now = deps.now ?? Date.now;
     this.store = deps.store instanceof CentralStore ? sqliteCollectorStore(deps.store) : deps.store;
+    this.acks = new AckPacer((site, gate, upTo) => this.sendAck(site, gate, upTo), this.now);
   }
 
   /** Messages received and not yet stored (queued or in a store call). */
@@ -109,6 +109,7 @@ export class Collector {
     );
     this.client = client;
     noNagle(client);
+    coalesceWrites(client);
     client.on('message', (topic, payload) => this.onMessage(topic, payload));
     client.on('error', (err) => log.warn({ err }, 'broker error'));
     client.on('offline', () => log.warn('broker offline; reconnecting'));
@@ -159,7 +160,7 @@ export class Collector {
     this.waiting.length = 0;
     for (const q of this.lanes) q.length = 0;
     this.queuedEvents = 0;
-    for (const a of this.acks.values()) clearTimeout(a.timer);
+    this.acks.stop();
   }
 
   private onMessage(topic: string, payload: Buffer): void {
@@ -310,25 +311,12 @@ export class Collector {
     for (const [gate, u] of upTo) if (u.seq > 0) this.ack(u.site, gate, u.seq);
   }
 
-  /**
-   * Ack, at most once per ACK_GAP_MS per gate: a gate publishing every event
-   * as it happens would otherwise get an Ed25519-signed ack per event (a
-   * signature here, a check there). The latest upTo waits out the gap.
-   */
+  /** Ack paced per gate (cli/central/ack-pacer.ts): at most one signature per gate per gap. */
   private ack(site: string, gate: string, upTo: number): void {
-    const a = this.acks.get(gate) ?? { at: 0, upTo: 0, timer: undefined };
-    this.acks.set(gate, a);
-    a.upTo = Math.max(a.upTo, upTo);
-    if (a.timer) return;
-    const wait = a.at + ACK_GAP_MS - this.now();
-    if (wait <= 0) return this.sendAck(site, gate, a);
-    a.timer = setTimeout(() => this.sendAck(site, gate, a), wait);
+    this.acks.ack(site, gate, upTo);
   }
 
-  private sendAck(site: string, gate: string, a: { at: number; upTo: number; timer: NodeJS.Timeout | undefined }): void {
-    a.timer = undefined;
-    a.at = this.now();
-    const upTo = a.upTo;
+  private sendAck(site: string, gate: string, upTo: number): void {
     const body = envelopeBytes(signEnvelope({ upTo }, this.deps.signer.kid, this.deps.signer.key));
     this.client
       ?.publishAsync(gateTopics(site, gate).eventsAck, body, { qos: 1 })
