@@ -55,7 +55,7 @@ type ToWorker =
   | { kind: 'end' };
 type FromWorker =
   | { kind: 'ready' }
-  | { kind: 'poll'; generated: number; acked: number; pending: number; connected: number }
+  | { kind: 'poll'; generated: number; acked: number; pending: number; connected: number; acks: number; badAcks: number; resends: number }
   | { kind: 'end'; gates: SimGateStats[]; hist: number[] };
 
 // ---------------------------------------------------------------- worker
@@ -98,13 +98,19 @@ async function worker(): Promise<void> {
         let generated = 0;
         let acked = 0;
         let pending = 0;
+        let acks = 0;
+        let badAcks = 0;
+        let resends = 0;
         for (const g of gates) {
           const s = g.stats();
           generated += s.lastSeq;
           acked += s.ackedSeq;
           pending += g.pending;
+          acks += s.acksReceived;
+          badAcks += s.badAcks;
+          resends += s.resends;
         }
-        send({ kind: 'poll', generated, acked, pending, connected: gates.length });
+        send({ kind: 'poll', generated, acked, pending, connected: gates.length, acks, badAcks, resends });
       } else if (m.kind === 'end') {
         clearInterval(tapTimer);
         const stats = gates.map((g) => g.stats());
@@ -230,7 +236,8 @@ async function run(pgsrv: Postgres, n: number, rate: number, seconds: number, fa
       w.send(m);
     });
   for (let k = 0; k < nWorkers; k++) {
-    const w = fork(fileURLToPath(import.meta.url), ['--worker'], { execArgv: ['--max-semi-space-size=16'] });
+    const prof = process.env.FLEET_PROF ? ['--cpu-prof', '--cpu-prof-dir', join(process.env.FLEET_PROF, 'gates')] : [];
+    const w = fork(fileURLToPath(import.meta.url), ['--worker'], { execArgv: ['--max-semi-space-size=16', ...prof] });
     w.on('message', (m: FromWorker) => replies.get(w)?.(m));
     cleanups.add(() => void w.kill('SIGKILL'));
     workers.push(w);
@@ -240,7 +247,10 @@ async function run(pgsrv: Postgres, n: number, rate: number, seconds: number, fa
   );
   const poll = async () => {
     const rs = (await Promise.all(workers.map((w) => ask(w, { kind: 'poll' }, 'poll')))) as Array<Extract<FromWorker, { kind: 'poll' }>>;
-    return rs.reduce((a, r) => ({ generated: a.generated + r.generated, acked: a.acked + r.acked, pending: a.pending + r.pending }), { generated: 0, acked: 0, pending: 0 });
+    return rs.reduce(
+      (a, r) => ({ generated: a.generated + r.generated, acked: a.acked + r.acked, pending: a.pending + r.pending, acks: a.acks + r.acks, badAcks: a.badAcks + r.badAcks, resends: a.resends + r.resends }),
+      { generated: 0, acked: 0, pending: 0, acks: 0, badAcks: 0, resends: 0 },
+    );
   };
 
   const cpu = () => ({
@@ -270,7 +280,7 @@ async function run(pgsrv: Postgres, n: number, rate: number, seconds: number, fa
     }
     const p = await poll();
     ackedInWindow = p.acked;
-    process.stderr.write(`  ${n} gates t=${el.toFixed(0)}s generated ${p.generated} acked ${p.acked} pending ${p.pending}\n`);
+    process.stderr.write(`  ${n} gates t=${el.toFixed(0)}s generated ${p.generated} acked ${p.acked} pending ${p.pending} (acks received ${p.acks}, bad ${p.badAcks}, resends ${p.resends})\n`);
   }
   for (const w of workers) w.send({ kind: 'taps', on: false } satisfies ToWorker);
   const tapsEnd = Date.now();

@@ -44,6 +44,8 @@ export interface SimGateStats {
   ackedSeq: number;
   resends: number;
   badAcks: number;
+  /** Ack messages received (signature checked or not). */
+  acksReceived: number;
 }
 
 export class SimGate {
@@ -60,6 +62,7 @@ export class SimGate {
   private scheduled = false;
   private resends = 0;
   private badAcks = 0;
+  private acksReceived = 0;
   private readonly startedAt = formatTs(Date.now());
   private timers: NodeJS.Timeout[] = [];
   private readonly window: number;
@@ -146,7 +149,7 @@ export class SimGate {
   }
 
   stats(): SimGateStats {
-    return { gate: this.o.gate, lastSeq: this.seq, lastHash: this.lastHash, ackedSeq: this.acked, resends: this.resends, badAcks: this.badAcks };
+    return { gate: this.o.gate, lastSeq: this.seq, lastHash: this.lastHash, ackedSeq: this.acked, resends: this.resends, badAcks: this.badAcks, acksReceived: this.acksReceived };
   }
 
   get pending(): number {
@@ -181,6 +184,7 @@ export class SimGate {
   }
 
   private onAck(payload: Buffer): void {
+    this.acksReceived++;
     const r = openEnvelope(payload, this.o.centralKeys, 64 * 1024);
     const upTo = r.ok ? (r.body as { upTo?: unknown }).upTo : undefined;
     if (typeof upTo !== 'number' || !Number.isInteger(upTo)) return void this.badAcks++;
