@@ -286,6 +286,10 @@ export class Collector {
     const r = eventsBatchSchema.safeParse(rest === 'alerts' ? [json] : json);
     if (!r.success) return reject(describeZodError(r.error));
     if (r.data.some((e) => e.gate !== gate)) return reject('an event names another gate than its topic');
+    // Stored as a column beside the canonical body: text no database keeps
+    // as is (NUL, a lone UTF-16 surrogate) would fail or be altered there,
+    // and fail the whole group of gates stored in that transaction.
+    if (r.data.some((e) => !storableText(e.id))) return reject('an event id is not storable text (NUL or a lone surrogate)');
     return { site, gate, events: r.data as unknown as JournalEvent[] };
   }
 
@@ -391,6 +395,13 @@ export class Collector {
     }
     for (const g of this.progress.keys()) if (!seen.has(g)) this.progress.delete(g);
   }
+}
+
+const UNSTORABLE = /\0|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/** Text SQLite and PostgreSQL store unchanged: no NUL, no lone surrogate. */
+export function storableText(s: string): boolean {
+  return !UNSTORABLE.test(s);
 }
 
 /** The lane of a gate: FNV-1a of its id. */

@@ -94,33 +94,23 @@ export async function ingestManyTx(
     const r = rows.get(g)!;
     return r.max_seq > r.contiguous_seq && byGate.get(g)!.batch.has(r.contiguous_seq + 1);
   });
-  let n = 0;
-  for (const g of gates) n += byGate.get(g)!.batch.size;
-  const cols = { g: new Array<string>(n), s: new Array<number>(n), i: new Array<string>(n), t: new Array<string>(n), ty: new Array<string>(n), h: new Array<string>(n), b: new Array<string>(n) };
-  let k = 0;
-  for (const g of gates) {
-    for (const x of byGate.get(g)!.batch.values()) {
-      cols.g[k] = g;
-      cols.s[k] = x.ev.seq;
-      cols.i[k] = x.ev.id;
-      cols.t[k] = x.ev.ts;
-      cols.ty[k] = x.ev.type;
-      cols.h[k] = x.hash;
-      cols.b[k] = x.body;
-      k++;
-    }
-  }
+  // The rows go as one JSON text (V8's JSON.stringify, PostgreSQL's JSON
+  // parser) rather than seven text[] parameters: node-postgres builds array
+  // literals in JavaScript, escaping every quote of every body (a tenth of
+  // the collector's CPU at 1,000 gates, measured in bench/fleet).
+  const rowsJson: Array<[string, number, string, string, string, string, string]> = [];
+  for (const g of gates) for (const x of byGate.get(g)!.batch.values()) rowsJson.push([g, x.ev.seq, x.ev.id, x.ev.ts, x.ev.type, x.hash, x.body]);
   const r = await c.query<{ k: string; gate: string; seq: number; hash: string | null; body: string | null }>(
     `WITH ins AS (
        INSERT INTO central_events (gate, seq, id, ts, type, hash, body, received_at)
-       SELECT g, s, i, t, ty, h, b, $8 FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[]) AS u(g, s, i, t, ty, h, b)
+       SELECT r->>0, (r->>1)::bigint, r->>2, r->>3, r->>4, r->>5, r->>6, $2 FROM json_array_elements($1::json) AS u(r)
        ON CONFLICT (gate, seq) DO NOTHING
        RETURNING gate, seq)
      SELECT 'i' AS k, gate, seq, NULL AS hash, NULL AS body FROM ins
      UNION ALL
-     SELECT 'o', v.g, o.seq, o.hash, o.body FROM unnest($9::text[], $10::bigint[]) AS v(g, c)
+     SELECT 'o', v.g, o.seq, o.hash, o.body FROM unnest($3::text[], $4::bigint[]) AS v(g, c)
        CROSS JOIN LATERAL (SELECT seq, hash, body FROM central_events WHERE gate = v.g AND seq > v.c ORDER BY seq LIMIT ${WALK}) o`,
-    [cols.g, cols.s, cols.i, cols.t, cols.ty, cols.h, cols.b, nowMs, readGates, readGates.map((g) => rows.get(g)!.contiguous_seq)],
+    [JSON.stringify(rowsJson), nowMs, readGates, readGates.map((g) => rows.get(g)!.contiguous_seq)],
   );
   const inserted = new Map<string, Set<number>>(gates.map((g) => [g, new Set<number>()]));
   const known = new Map<string, Map<number, ChainLink>>(gates.map((g) => [g, new Map<number, ChainLink>()]));
