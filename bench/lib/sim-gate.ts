@@ -87,6 +87,9 @@ export class SimGate {
       keepalive: 30,
       reconnectPeriod: 1_000,
       connectTimeout: 30_000,
+      // mqtt.js's debug() tracing, called a dozen times per packet, was 3 % of
+      // the gates' CPU even when off; the load generator does not trace.
+      log: () => {},
       will: { topic: topics.status, payload: Buffer.from(JSON.stringify({ gate: o.gate, site: o.site, online: false })), qos: 1, retain: true },
     });
     this.client = client;

@@ -39,7 +39,7 @@ const OTHER_CONCURRENCY = 4;
 /** Event batches: this many lanes, one store call each at a time, a gate always in the same lane. */
 const LANES = 6;
 /** At most this many waiting event batches (and about this many events) go to the store in one call. */
-const GROUP_BATCHES = 200;
+const GROUP_BATCHES = 1_000;
 const GROUP_EVENTS = 5_000;
 /**
  * Load shedding: above this many received events not yet stored, new event
