@@ -3,7 +3,7 @@ import { GENESIS_HASH, eventBody, hashBody } from '../../src/store/journal.js';
 import type { JournalEvent } from '../../src/store/types.js';
 import { advanceChain, type ChainLink, type GateRow } from '../../src/store/central/chain.js';
 import { AckPacer, ACKS_PER_S, MAX_GAP_MS, MIN_GAP_MS } from '../../src/cli/central/ack-pacer.js';
-import { storableText } from '../../src/cli/central/collector.js';
+import { storableText } from '../../src/cli/central/collector-rules.js';
 
 function chain(n: number): JournalEvent[] {
   const out: JournalEvent[] = [];

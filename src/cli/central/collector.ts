@@ -14,6 +14,7 @@ import { sqliteCollectorStore, type CollectorStore, type IngestBatch } from '../
 import type { JournalEvent } from '../../store/types.js';
 import { coalesceWrites, noNagle } from '../../net.js';
 import { AckPacer } from './ack-pacer.js';
+import { laneOf, storableText, transient } from './collector-rules.js';
 import { envelopeBytes, signEnvelope } from '../../sync/protocol/envelope.js';
 import { describeZodError, eventsBatchSchema, registrationSchema, statusSchema, willSchema } from '../../sync/protocol/schemas.js';
 import { gateTopics, parseGateTopic } from '../../sync/protocol/topics.js';
@@ -171,10 +172,12 @@ export class Collector {
     // store transaction (one commit for all of them on PostgreSQL).
     if (t.rest === 'events' || t.rest === 'alerts') {
       const batch = this.parseEvents(t.site, t.gate, t.rest, payload);
-      if (batch && this.queuedEvents > SHED_ABOVE_EVENTS) this.shed(batch);
-      else if (batch) {
-        this.lanes[laneOf(batch.gate)]!.push(batch);
-        this.queuedEvents += batch.events.length;
+      if (batch) {
+        if (this.queuedEvents > SHED_ABOVE_EVENTS) this.shed(batch);
+        else {
+          this.lanes[laneOf(batch.gate, LANES)]!.push(batch);
+          this.queuedEvents += batch.events.length;
+        }
       }
     } else this.waiting.push(() => this.handle(topic, payload));
     this.pump();
@@ -190,13 +193,11 @@ export class Collector {
     for (let lane = 0; lane < LANES; lane++) {
       const q = this.lanes[lane]!;
       if (this.laneBusy[lane] || q.length === 0) continue;
-      const group: IngestBatch[] = [];
+      let k = 0;
       let n = 0;
-      while (q.length > 0 && group.length < GROUP_BATCHES && n < GROUP_EVENTS) {
-        const b = q.shift()!;
-        group.push(b);
-        n += b.events.length;
-      }
+      // One splice, not a shift per batch (each shift moves the whole queue).
+      while (k < q.length && k < GROUP_BATCHES && n < GROUP_EVENTS) n += q[k++]!.events.length;
+      const group = q.splice(0, k);
       this.queuedEvents -= n;
       this.run(() => this.storeBatches(group), () => (this.laneBusy[lane] = false), () => (this.laneBusy[lane] = true));
     }
@@ -395,26 +396,4 @@ export class Collector {
     }
     for (const g of this.progress.keys()) if (!seen.has(g)) this.progress.delete(g);
   }
-}
-
-const UNSTORABLE = /\0|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
-
-/** Text SQLite and PostgreSQL store unchanged: no NUL, no lone surrogate. */
-export function storableText(s: string): boolean {
-  return !UNSTORABLE.test(s);
-}
-
-/** The lane of a gate: FNV-1a of its id. */
-function laneOf(gate: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < gate.length; i++) h = Math.imul(h ^ gate.charCodeAt(i), 0x01000193);
-  return (h >>> 0) % LANES;
-}
-
-/** A store error worth retrying: the connection, not the data (node-postgres / PostgreSQL / SQLite busy). */
-function transient(err: unknown): boolean {
-  const code = (err as { code?: unknown }).code;
-  if (typeof code !== 'string') return /Connection terminated|connect|timeout/i.test((err as Error).message ?? '');
-  // PostgreSQL classes 08 (connection), 57P (shutdown / cannot connect now), 40 (serialization / deadlock), 53 (resources).
-  return /^(08|57P|40|53)/.test(code) || ['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'SQLITE_BUSY'].includes(code);
 }
