@@ -103,6 +103,10 @@ describe('gatectl central', () => {
       gate.seen.length = 0;
       await gate.client.publishAsync(t.events, JSON.stringify(journalOf('other', 1)), { qos: 1 });
       await gate.client.publishAsync(t.events, 'not json', { qos: 1 });
+      // An event id no database stores as is (NUL; a lone surrogate): refused as a bad payload, nothing stored.
+      const next = journalOf('g1', 11)[10]!;
+      await gate.client.publishAsync(t.events, JSON.stringify([{ ...next, id: 'x\u0000y' }]), { qos: 1 });
+      await gate.client.publishAsync(t.events, JSON.stringify([{ ...next, id: 'x\ud800y' }]), { qos: 1 });
 
       const reg = {
         id: 'r-1',
@@ -128,7 +132,8 @@ describe('gatectl central', () => {
     const store = await openCollectorStore(db);
     expect(await store.state('g1')).toMatchObject({ contiguousSeq: 10, verifiedSeq: 10, ackedSeq: 10, maxSeq: 10 });
     expect(await store.state('other')).toBeUndefined();
-    expect((await store.anomalies('g1')).map((a) => a.kind)).toEqual(['bad_payload', 'bad_payload']);
+    expect((await store.anomalies('g1')).map((a) => a.kind)).toEqual(['bad_payload', 'bad_payload', 'bad_payload', 'bad_payload']);
+    expect((await store.anomalies('g1')).filter((a) => a.detail === 'events: an event id is not storable text (NUL or a lone surrogate)')).toHaveLength(2);
     expect(await store.statuses()).toMatchObject([{ gate: 'g1', online: true, status: { whitelistVersion: 3 } }]);
     await store.close();
 

@@ -12,7 +12,9 @@ import type { Logger } from '../../log.js';
 import { CentralStore, type GateChainState } from '../../store/central/central.js';
 import { sqliteCollectorStore, type CollectorStore, type IngestBatch } from '../../store/central/collector-store.js';
 import type { JournalEvent } from '../../store/types.js';
-import { noNagle } from '../../net.js';
+import { coalesceWrites, noNagle } from '../../net.js';
+import { AckPacer } from './ack-pacer.js';
+import { laneOf, storableText, transient } from './collector-rules.js';
 import { envelopeBytes, signEnvelope } from '../../sync/protocol/envelope.js';
 import { describeZodError, eventsBatchSchema, registrationSchema, statusSchema, willSchema } from '../../sync/protocol/schemas.js';
 import { gateTopics, parseGateTopic } from '../../sync/protocol/topics.js';
@@ -38,7 +40,7 @@ const OTHER_CONCURRENCY = 4;
 /** Event batches: this many lanes, one store call each at a time, a gate always in the same lane. */
 const LANES = 6;
 /** At most this many waiting event batches (and about this many events) go to the store in one call. */
-const GROUP_BATCHES = 200;
+const GROUP_BATCHES = 1_000;
 const GROUP_EVENTS = 5_000;
 /**
  * Load shedding: above this many received events not yet stored, new event
@@ -52,8 +54,6 @@ const GROUP_EVENTS = 5_000;
 const SHED_ABOVE_EVENTS = 10_000;
 /** Gate statuses are written together at most this often. */
 const STATUS_FLUSH_MS = 500;
-/** Acks to one gate are at least this far apart (the latest upTo is sent at the end of the gap). */
-const ACK_GAP_MS = 200;
 /** A store that fails (PostgreSQL restarting) is retried with back-off this long before the message is dropped unacked (the gate resends). */
 const RETRY_FOR_MS = 20_000;
 
@@ -76,7 +76,7 @@ export class Collector {
   private readonly statuses = new Map<string, { site: string; gate: string; status: { online?: unknown }; at: number }>();
   private statusTimer: NodeJS.Timeout | undefined;
   private flushingStatuses: Promise<void> | undefined;
-  private readonly acks = new Map<string, { at: number; upTo: number; timer: NodeJS.Timeout | undefined }>();
+  private readonly acks: AckPacer;
   private chasing = false;
   private stopping = false;
 
@@ -84,6 +84,7 @@ export class Collector {
     this.group = deps.group ?? 'central';
     this.now = deps.now ?? Date.now;
     this.store = deps.store instanceof CentralStore ? sqliteCollectorStore(deps.store) : deps.store;
+    this.acks = new AckPacer((site, gate, upTo) => this.sendAck(site, gate, upTo), this.now);
   }
 
   /** Messages received and not yet stored (queued or in a store call). */
@@ -109,6 +110,7 @@ export class Collector {
     );
     this.client = client;
     noNagle(client);
+    coalesceWrites(client);
     client.on('message', (topic, payload) => this.onMessage(topic, payload));
     client.on('error', (err) => log.warn({ err }, 'broker error'));
     client.on('offline', () => log.warn('broker offline; reconnecting'));
@@ -159,7 +161,7 @@ export class Collector {
     this.waiting.length = 0;
     for (const q of this.lanes) q.length = 0;
     this.queuedEvents = 0;
-    for (const a of this.acks.values()) clearTimeout(a.timer);
+    this.acks.stop();
   }
 
   private onMessage(topic: string, payload: Buffer): void {
@@ -170,10 +172,12 @@ export class Collector {
     // store transaction (one commit for all of them on PostgreSQL).
     if (t.rest === 'events' || t.rest === 'alerts') {
       const batch = this.parseEvents(t.site, t.gate, t.rest, payload);
-      if (batch && this.queuedEvents > SHED_ABOVE_EVENTS) this.shed(batch);
-      else if (batch) {
-        this.lanes[laneOf(batch.gate)]!.push(batch);
-        this.queuedEvents += batch.events.length;
+      if (batch) {
+        if (this.queuedEvents > SHED_ABOVE_EVENTS) this.shed(batch);
+        else {
+          this.lanes[laneOf(batch.gate, LANES)]!.push(batch);
+          this.queuedEvents += batch.events.length;
+        }
       }
     } else this.waiting.push(() => this.handle(topic, payload));
     this.pump();
@@ -189,13 +193,11 @@ export class Collector {
     for (let lane = 0; lane < LANES; lane++) {
       const q = this.lanes[lane]!;
       if (this.laneBusy[lane] || q.length === 0) continue;
-      const group: IngestBatch[] = [];
+      let k = 0;
       let n = 0;
-      while (q.length > 0 && group.length < GROUP_BATCHES && n < GROUP_EVENTS) {
-        const b = q.shift()!;
-        group.push(b);
-        n += b.events.length;
-      }
+      // One splice, not a shift per batch (each shift moves the whole queue).
+      while (k < q.length && k < GROUP_BATCHES && n < GROUP_EVENTS) n += q[k++]!.events.length;
+      const group = q.splice(0, k);
       this.queuedEvents -= n;
       this.run(() => this.storeBatches(group), () => (this.laneBusy[lane] = false), () => (this.laneBusy[lane] = true));
     }
@@ -285,6 +287,10 @@ export class Collector {
     const r = eventsBatchSchema.safeParse(rest === 'alerts' ? [json] : json);
     if (!r.success) return reject(describeZodError(r.error));
     if (r.data.some((e) => e.gate !== gate)) return reject('an event names another gate than its topic');
+    // Stored as a column beside the canonical body: text no database keeps
+    // as is (NUL, a lone UTF-16 surrogate) would fail or be altered there,
+    // and fail the whole group of gates stored in that transaction.
+    if (r.data.some((e) => !storableText(e.id))) return reject('an event id is not storable text (NUL or a lone surrogate)');
     return { site, gate, events: r.data as unknown as JournalEvent[] };
   }
 
@@ -310,25 +316,12 @@ export class Collector {
     for (const [gate, u] of upTo) if (u.seq > 0) this.ack(u.site, gate, u.seq);
   }
 
-  /**
-   * Ack, at most once per ACK_GAP_MS per gate: a gate publishing every event
-   * as it happens would otherwise get an Ed25519-signed ack per event (a
-   * signature here, a check there). The latest upTo waits out the gap.
-   */
+  /** Ack paced per gate (cli/central/ack-pacer.ts): at most one signature per gate per gap. */
   private ack(site: string, gate: string, upTo: number): void {
-    const a = this.acks.get(gate) ?? { at: 0, upTo: 0, timer: undefined };
-    this.acks.set(gate, a);
-    a.upTo = Math.max(a.upTo, upTo);
-    if (a.timer) return;
-    const wait = a.at + ACK_GAP_MS - this.now();
-    if (wait <= 0) return this.sendAck(site, gate, a);
-    a.timer = setTimeout(() => this.sendAck(site, gate, a), wait);
+    this.acks.ack(site, gate, upTo);
   }
 
-  private sendAck(site: string, gate: string, a: { at: number; upTo: number; timer: NodeJS.Timeout | undefined }): void {
-    a.timer = undefined;
-    a.at = this.now();
-    const upTo = a.upTo;
+  private sendAck(site: string, gate: string, upTo: number): void {
     const body = envelopeBytes(signEnvelope({ upTo }, this.deps.signer.kid, this.deps.signer.key));
     this.client
       ?.publishAsync(gateTopics(site, gate).eventsAck, body, { qos: 1 })
@@ -403,19 +396,4 @@ export class Collector {
     }
     for (const g of this.progress.keys()) if (!seen.has(g)) this.progress.delete(g);
   }
-}
-
-/** The lane of a gate: FNV-1a of its id. */
-function laneOf(gate: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < gate.length; i++) h = Math.imul(h ^ gate.charCodeAt(i), 0x01000193);
-  return (h >>> 0) % LANES;
-}
-
-/** A store error worth retrying: the connection, not the data (node-postgres / PostgreSQL / SQLite busy). */
-function transient(err: unknown): boolean {
-  const code = (err as { code?: unknown }).code;
-  if (typeof code !== 'string') return /Connection terminated|connect|timeout/i.test((err as Error).message ?? '');
-  // PostgreSQL classes 08 (connection), 57P (shutdown / cannot connect now), 40 (serialization / deadlock), 53 (resources).
-  return /^(08|57P|40|53)/.test(code) || ['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'SQLITE_BUSY'].includes(code);
 }

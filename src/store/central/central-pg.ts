@@ -8,31 +8,13 @@
  * the collector acks) is what the database holds.
  */
 import pg from 'pg';
-import { GENESIS_HASH, eventBody, hashBody, type VerifyResult } from '../journal.js';
+import type { VerifyResult } from '../journal.js';
 import { CENTRAL_PG_SCHEMA } from '../schema/central-pg.js';
 import { verifyPaged, type CollectorStore, type StoredAnomaly, type StoredStatus } from './collector-store.js';
-import type { GateChainState, IngestResult, SeqRange } from './central.js';
+import { toState, type GateChainState, type GateRow, type IngestResult, type SeqRange } from './chain.js';
+import { WALK, ingestManyTx, lockGate, recordAnomaly, walkStored } from './central-pg-ingest.js';
 import type { JournalEvent } from '../types.js';
 
-interface GateRow {
-  gate: string;
-  site: string;
-  contiguous_seq: number;
-  verified_seq: number;
-  verified_hash: string;
-  broken_seq: number | null;
-  broken_reason: string | null;
-  acked_seq: number;
-  max_seq: number;
-  last_event_at?: number | null;
-}
-
-interface Candidate {
-  body: string;
-  hash: string;
-}
-
-const WALK = 5_000;
 /** Any lock number: serialises concurrent migrations of collectors starting together. */
 const MIGRATION_LOCK = 0x6761_7465;
 
@@ -116,17 +98,6 @@ export class PgCentralStore implements CollectorStore {
     }
   }
 
-  /** Ensure the gate's row and lock it for this transaction (the upsert takes the row lock). */
-  private async lockGate(c: pg.PoolClient, site: string, gate: string): Promise<GateRow> {
-    const r = await c.query<GateRow>(
-      `INSERT INTO central_gates (gate, site, verified_hash) VALUES ($1, $2, $3)
-       ON CONFLICT (gate) DO UPDATE SET gate = excluded.gate
-       RETURNING gate, site, contiguous_seq, verified_seq, verified_hash, broken_seq, broken_reason, acked_seq, max_seq, last_event_at`,
-      [gate, site, GENESIS_HASH],
-    );
-    return r.rows[0]!;
-  }
-
   async ingest(site: string, gate: string, events: readonly JournalEvent[], nowMs: number): Promise<IngestResult> {
     return (await this.ingestMany([{ site, gate, events }], nowMs))[0]!;
   }
@@ -140,158 +111,29 @@ export class PgCentralStore implements CollectorStore {
    * Results come back in the order of `batches`.
    */
   async ingestMany(batches: ReadonlyArray<{ site: string; gate: string; events: readonly JournalEvent[] }>, nowMs: number): Promise<IngestResult[]> {
-    const byGate = new Map<string, { site: string; batch: Map<number, Candidate & { ev: JournalEvent }> }>();
-    for (const b of batches) {
-      let g = byGate.get(b.gate);
-      if (!g) byGate.set(b.gate, (g = { site: b.site, batch: new Map() }));
-      for (const ev of b.events) if (!g.batch.has(ev.seq)) g.batch.set(ev.seq, { ev, body: eventBody(ev), hash: ev.hash });
-    }
-    const gates = [...byGate.keys()].sort();
-    const out = await this.tx(async (c) => {
-      const locked = await c.query<GateRow>(
-        `INSERT INTO central_gates (gate, site, verified_hash)
-         SELECT g, s, $3 FROM unnest($1::text[], $2::text[]) AS u(g, s) ORDER BY g
-         ON CONFLICT (gate) DO UPDATE SET gate = excluded.gate
-         RETURNING gate, site, contiguous_seq, verified_seq, verified_hash, broken_seq, broken_reason, acked_seq, max_seq, last_event_at`,
-        [gates, gates.map((g) => byGate.get(g)!.site), GENESIS_HASH],
-      );
-      const rows = new Map(locked.rows.map((r) => [r.gate, r]));
-      const all = gates.flatMap((g) => [...byGate.get(g)!.batch.values()].map((x) => ({ gate: g, ...x })));
-      // One statement: insert every batch, and read what each gate had stored
-      // beyond its contiguous prefix before (the CTE's snapshot does not see
-      // its own inserts): the rows to walk and to compare duplicates with.
-      const r = await c.query<{ k: string; gate: string; seq: number; hash: string | null; body: string | null }>(
-        `WITH ins AS (
-           INSERT INTO central_events (gate, seq, id, ts, type, hash, body, received_at)
-           SELECT g, s, i, t, ty, h, b, $8 FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[]) AS u(g, s, i, t, ty, h, b)
-           ON CONFLICT (gate, seq) DO NOTHING
-           RETURNING gate, seq)
-         SELECT 'i' AS k, gate, seq, NULL AS hash, NULL AS body FROM ins
-         UNION ALL
-         SELECT 'o', v.g, o.seq, o.hash, o.body FROM unnest($9::text[], $10::bigint[]) AS v(g, c)
-           CROSS JOIN LATERAL (SELECT seq, hash, body FROM central_events WHERE gate = v.g AND seq > v.c ORDER BY seq LIMIT ${WALK}) o`,
-        [
-          all.map((x) => x.gate), all.map((x) => x.ev.seq), all.map((x) => x.ev.id), all.map((x) => x.ev.ts), all.map((x) => x.ev.type),
-          all.map((x) => x.hash), all.map((x) => x.body), nowMs, gates, gates.map((g) => rows.get(g)!.contiguous_seq),
-        ],
-      );
-      const inserted = new Map<string, Set<number>>(gates.map((g) => [g, new Set<number>()]));
-      const known = new Map<string, Map<number, Candidate>>(gates.map((g) => [g, new Map<number, Candidate>()]));
-      const olderCount = new Map<string, number>();
-      for (const x of r.rows) {
-        if (x.k === 'i') inserted.get(x.gate)!.add(x.seq);
-        else (known.get(x.gate)!.set(x.seq, { hash: x.hash!, body: x.body! }), olderCount.set(x.gate, (olderCount.get(x.gate) ?? 0) + 1));
-      }
-      const dupGates: string[] = [];
-      const dupSeqs: number[] = [];
-      for (const g of gates) {
-        for (const s of inserted.get(g)!) known.get(g)!.set(s, byGate.get(g)!.batch.get(s)!);
-        for (const s of byGate.get(g)!.batch.keys()) if (!inserted.get(g)!.has(s)) (dupGates.push(g), dupSeqs.push(s));
-      }
-      const duplicates = new Map<string, number>();
-      const conflicts = new Map<string, number>();
-      if (dupSeqs.length > 0) {
-        const stored = await c.query<{ gate: string; seq: number; hash: string }>(
-          'SELECT e.gate, e.seq, e.hash FROM central_events e JOIN unnest($1::text[], $2::bigint[]) AS v(g, s) ON e.gate = v.g AND e.seq = v.s',
-          [dupGates, dupSeqs],
-        );
-        for (const s of stored.rows) {
-          const mine = byGate.get(s.gate)!.batch.get(s.seq)!;
-          if (s.hash === mine.hash) duplicates.set(s.gate, (duplicates.get(s.gate) ?? 0) + 1);
-          else {
-            conflicts.set(s.gate, (conflicts.get(s.gate) ?? 0) + 1);
-            await this.anomaly(c, s.gate, s.seq, 'conflict', `received hash ${mine.hash} differs from stored ${s.hash}`, nowMs);
-          }
-        }
-      }
-      const results = new Map<string, IngestResult>();
-      const changed: GateRow[] = [];
-      for (const g of gates) {
-        const row = rows.get(g)!;
-        const ins = inserted.get(g)!;
-        let maxIns = 0;
-        for (const s of ins) if (s > maxIns) maxIns = s;
-        const st = ins.size > 0 ? await this.advance(c, row, known.get(g)!, (olderCount.get(g) ?? 0) >= WALK, nowMs) : row;
-        const next = { ...st, max_seq: Math.max(row.max_seq, maxIns), last_event_at: ins.size > 0 ? nowMs : row.last_event_at };
-        if (ins.size > 0) changed.push(next);
-        results.set(g, { inserted: ins.size, duplicates: duplicates.get(g) ?? 0, conflicts: conflicts.get(g) ?? 0, state: toState(next) });
-      }
-      if (changed.length > 0) {
-        await c.query(
-          `UPDATE central_gates t SET contiguous_seq = v.c, verified_seq = v.vs, verified_hash = v.vh, broken_seq = v.bs, broken_reason = v.br,
-             max_seq = v.m, last_event_at = $8
-           FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::text[], $5::bigint[], $6::text[], $7::bigint[]) AS v(g, c, vs, vh, bs, br, m)
-           WHERE t.gate = v.g`,
-          [
-            changed.map((x) => x.gate), changed.map((x) => x.contiguous_seq), changed.map((x) => x.verified_seq), changed.map((x) => x.verified_hash),
-            changed.map((x) => x.broken_seq), changed.map((x) => x.broken_reason), changed.map((x) => x.max_seq), nowMs,
-          ],
-        );
-      }
-      return results;
-    });
+    const out = await this.tx((c) => ingestManyTx(c, batches, nowMs));
     return batches.map((b) => out.get(b.gate)!);
-  }
-
-  /**
-   * Walk from the contiguous prefix over `known` rows (and, when the first
-   * page of stored rows was full, further pages read in this transaction),
-   * moving the prefix and, while the chain holds, the verified seq.
-   */
-  private async advance(c: pg.PoolClient, row: GateRow, known: Map<number, Candidate>, morePages: boolean, nowMs: number): Promise<GateRow> {
-    const st = { ...row };
-    for (;;) {
-      let next = known.get(st.contiguous_seq + 1);
-      if (!next && morePages) {
-        const page = await c.query<{ seq: number; hash: string; body: string }>(
-          `SELECT seq, hash, body FROM central_events WHERE gate = $1 AND seq > $2 ORDER BY seq LIMIT ${WALK}`,
-          [row.gate, st.contiguous_seq],
-        );
-        known.clear();
-        for (const p of page.rows) known.set(p.seq, { hash: p.hash, body: p.body });
-        morePages = page.rows.length >= WALK;
-        next = known.get(st.contiguous_seq + 1);
-      }
-      if (!next) break;
-      const seq = st.contiguous_seq + 1;
-      st.contiguous_seq = seq;
-      if (st.broken_seq !== null) continue;
-      const problem = chainProblem(seq, next.body, next.hash, st.verified_hash);
-      if (problem) {
-        st.broken_seq = seq;
-        st.broken_reason = problem;
-        await this.anomaly(c, row.gate, seq, 'chain_broken', problem, nowMs);
-        continue;
-      }
-      st.verified_seq = seq;
-      st.verified_hash = next.hash;
-    }
-    return st;
   }
 
   async adoptCheckpoint(site: string, gate: string, seq: number, hash: string, nowMs: number): Promise<boolean> {
     return this.tx(async (c) => {
-      const row = await this.lockGate(c, site, gate);
+      const row = await lockGate(c, site, gate);
       if (row.contiguous_seq >= seq) return false;
       const from = row.contiguous_seq + 1;
-      await this.anomaly(c, gate, seq, 'purged_before_collected', `events ${from}..${seq} were purged by the gate before this store had them; chain resumed from the gate's checkpoint`, nowMs);
+      await recordAnomaly(c, gate, seq, 'purged_before_collected', `events ${from}..${seq} were purged by the gate before this store had them; chain resumed from the gate's checkpoint`, nowMs);
       const stored = await c.query<{ hash: string }>('SELECT hash FROM central_events WHERE gate = $1 AND seq = $2', [gate, seq]);
       if (stored.rows[0] && stored.rows[0].hash !== hash) {
-        await this.anomaly(c, gate, seq, 'conflict', `checkpoint hash ${hash} differs from stored ${stored.rows[0].hash}`, nowMs);
+        await recordAnomaly(c, gate, seq, 'conflict', `checkpoint hash ${hash} differs from stored ${stored.rows[0].hash}`, nowMs);
       }
       const moved: GateRow = { ...row, contiguous_seq: seq };
       if (row.broken_seq === null && row.verified_seq < seq) (moved.verified_seq = seq), (moved.verified_hash = hash);
-      const st = await this.advance(c, moved, new Map(), true, nowMs);
+      const st = await walkStored(c, moved, new Map(), true, nowMs);
       await c.query(
         `UPDATE central_gates SET contiguous_seq = $2, verified_seq = $3, verified_hash = $4, broken_seq = $5, broken_reason = $6, last_event_at = $7 WHERE gate = $1`,
         [gate, st.contiguous_seq, st.verified_seq, st.verified_hash, st.broken_seq, st.broken_reason, nowMs],
       );
       return true;
     });
-  }
-
-  private async anomaly(c: pg.PoolClient | pg.Pool, gate: string, seq: number | null, kind: string, detail: string, nowMs: number): Promise<void> {
-    await c.query('INSERT INTO central_anomalies (gate, seq, kind, detail, at) VALUES ($1, $2, $3, $4, $5)', [gate, seq, kind, detail, nowMs]);
   }
 
   async state(gate: string): Promise<GateChainState | undefined> {
@@ -430,7 +272,7 @@ export class PgCentralStore implements CollectorStore {
   }
 
   async noteAnomaly(gate: string, seq: number | null, kind: string, detail: string, nowMs: number): Promise<void> {
-    await this.anomaly(this.pool, gate, seq, kind, detail, nowMs);
+    await recordAnomaly(this.pool, gate, seq, kind, detail, nowMs);
   }
 
   async close(): Promise<void> {
@@ -440,25 +282,4 @@ export class PgCentralStore implements CollectorStore {
     await this.flushAcks().catch(() => {});
     await this.pool.end();
   }
-}
-
-function toState(r: GateRow): GateChainState {
-  return {
-    gate: r.gate,
-    site: r.site,
-    contiguousSeq: r.contiguous_seq,
-    verifiedSeq: r.verified_seq,
-    ...(r.broken_seq !== null ? { brokenSeq: r.broken_seq, brokenReason: r.broken_reason ?? '' } : {}),
-    ackedSeq: r.acked_seq,
-    maxSeq: r.max_seq,
-    ...(r.last_event_at !== null && r.last_event_at !== undefined ? { lastEventAt: r.last_event_at } : {}),
-  };
-}
-
-/** Why a stored event does not follow `prevHash` in the chain (same checks as the SQLite store). */
-function chainProblem(seq: number, body: string, hash: string, prevHash: string): string | undefined {
-  const ev = JSON.parse(body) as { prevHash?: unknown };
-  if (ev.prevHash !== prevHash) return `seq ${seq}: prevHash does not match the hash of seq ${seq - 1}`;
-  if (hashBody(prevHash, body) !== hash) return `seq ${seq}: hash does not match its content`;
-  return undefined;
 }

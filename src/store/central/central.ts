@@ -9,50 +9,15 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type Database from 'better-sqlite3';
 import SqliteDatabase from '../sqlite-driver.js';
-import { GENESIS_HASH, eventBody, hashBody, verifyRows, type ChainRow, type VerifyResult } from '../journal.js';
+import { GENESIS_HASH, eventBody, verifyRows, type ChainRow, type VerifyResult } from '../journal.js';
 import { CENTRAL_SCHEMA } from '../schema/central.js';
 import type { JournalEvent } from '../types.js';
+import { advanceChain, toState, type GateChainState, type GateRow, type IngestResult, type SeqRange } from './chain.js';
 
-export interface GateChainState {
-  gate: string;
-  site: string;
-  /** Every seq 1..contiguousSeq is stored: what central acks. */
-  contiguousSeq: number;
-  /** The chain is verified up to here. */
-  verifiedSeq: number;
-  brokenSeq?: number;
-  brokenReason?: string;
-  ackedSeq: number;
-  /** Highest seq stored (may lie beyond a gap). */
-  maxSeq: number;
-  /** When (epoch ms) this store last took in a new event of the gate. */
-  lastEventAt?: number;
-}
+export type { GateChainState, IngestResult, SeqRange } from './chain.js';
 
-export interface IngestResult {
-  inserted: number;
-  duplicates: number;
-  /** Same (gate, seq) already stored with another hash: kept the first, flagged. */
-  conflicts: number;
-  state: GateChainState;
-}
-
-export interface SeqRange {
-  from: number;
-  to: number;
-}
-
-interface GateRow {
-  gate: string;
-  site: string;
-  contiguous_seq: number;
-  verified_seq: number;
-  verified_hash: string;
-  broken_seq: number | null;
-  broken_reason: string | null;
-  acked_seq: number;
-  last_event_at: number | null;
-}
+/** The SQLite row: the highest stored seq is not kept on it but read from the events. */
+type SqliteGateRow = Omit<GateRow, 'max_seq'>;
 
 const WALK = 5_000;
 
@@ -79,7 +44,7 @@ export class CentralStore {
     this.migrate();
     const db = this.db;
     this.stmt = {
-      gate: db.prepare<[string], GateRow>('SELECT * FROM central_gates WHERE gate = ?'),
+      gate: db.prepare<[string], SqliteGateRow>('SELECT * FROM central_gates WHERE gate = ?'),
       addGate: db.prepare('INSERT OR IGNORE INTO central_gates (gate, site, verified_hash) VALUES (?, ?, ?)'),
       insert: db.prepare(
         'INSERT OR IGNORE INTO central_events (gate, seq, id, ts, type, hash, body, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
@@ -100,7 +65,7 @@ export class CentralStore {
       ),
       setAcked: db.prepare('UPDATE central_gates SET acked_seq = max(acked_seq, ?) WHERE gate = ?'),
       anomaly: db.prepare('INSERT INTO central_anomalies (gate, seq, kind, detail, at) VALUES (?, ?, ?, ?, ?)'),
-      gates: db.prepare<[], GateRow>('SELECT * FROM central_gates ORDER BY gate'),
+      gates: db.prepare<[], SqliteGateRow>('SELECT * FROM central_gates ORDER BY gate'),
       range: db.prepare<[string, number, number, number], { seq: number; body: string; hash: string }>(
         'SELECT seq, body, hash FROM central_events WHERE gate = ? AND seq >= ? AND seq <= ? ORDER BY seq LIMIT +?',
       ),
@@ -183,38 +148,22 @@ export class CentralStore {
     }).immediate();
   }
 
+  /** Walk the gate's chain over its stored rows past the prefix (store/central/chain.ts), page by page, and write the state back. */
   private advance(gate: string, nowMs: number): void {
-    const row = this.stmt.gate.get(gate)!;
-    let contiguous = row.contiguous_seq;
+    const row: GateRow = { ...this.stmt.gate.get(gate)!, max_seq: 0 };
+    let st = row;
     for (;;) {
-      const seqs = this.stmt.seqsAfter.all(gate, contiguous, WALK);
-      let moved = 0;
-      for (const { seq } of seqs) {
-        if (seq !== contiguous + 1) break;
-        contiguous = seq;
-        moved++;
+      const page = this.stmt.bodiesAfter.all(gate, st.contiguous_seq, Number.MAX_SAFE_INTEGER, WALK);
+      const w = advanceChain(st, new Map(page.map((p) => [p.seq, { hash: p.hash, body: p.body }])));
+      st = w.state;
+      if (w.broken) {
+        this.stmt.setBroken.run(w.broken.seq, w.broken.problem, gate);
+        this.stmt.anomaly.run(gate, w.broken.seq, 'chain_broken', w.broken.problem, nowMs);
       }
-      if (moved < WALK) break;
+      if (page.length < WALK || w.moved < page.length) break;
     }
-    if (contiguous !== row.contiguous_seq) this.stmt.setContiguous.run(contiguous, nowMs, gate);
-    if (row.broken_seq !== null) return;
-    let verified = row.verified_seq;
-    let prevHash = row.verified_hash;
-    while (verified < contiguous) {
-      const rows = this.stmt.bodiesAfter.all(gate, verified, contiguous, WALK);
-      for (const { seq, body, hash } of rows) {
-        const problem = chainProblem(seq, body, hash, prevHash);
-        if (problem) {
-          this.stmt.setVerified.run(verified, prevHash, gate);
-          this.stmt.setBroken.run(seq, problem, gate);
-          this.stmt.anomaly.run(gate, seq, 'chain_broken', problem, nowMs);
-          return;
-        }
-        prevHash = hash;
-        verified = seq;
-      }
-    }
-    this.stmt.setVerified.run(verified, prevHash, gate);
+    if (st.contiguous_seq !== row.contiguous_seq) this.stmt.setContiguous.run(st.contiguous_seq, nowMs, gate);
+    if (st.verified_seq !== row.verified_seq) this.stmt.setVerified.run(st.verified_seq, st.verified_hash, gate);
   }
 
   state(gate: string): GateChainState | undefined {
@@ -226,17 +175,8 @@ export class CentralStore {
     return this.stmt.gates.all().map((r) => this.toState(r));
   }
 
-  private toState(r: GateRow): GateChainState {
-    return {
-      gate: r.gate,
-      site: r.site,
-      contiguousSeq: r.contiguous_seq,
-      verifiedSeq: r.verified_seq,
-      ...(r.broken_seq !== null ? { brokenSeq: r.broken_seq, brokenReason: r.broken_reason ?? '' } : {}),
-      ackedSeq: r.acked_seq,
-      maxSeq: this.stmt.maxSeq.get(r.gate)?.m ?? 0,
-      ...(r.last_event_at !== null ? { lastEventAt: r.last_event_at } : {}),
-    };
+  private toState(r: SqliteGateRow): GateChainState {
+    return toState({ ...r, max_seq: this.stmt.maxSeq.get(r.gate)?.m ?? 0 });
   }
 
   /** Missing seq ranges below the highest stored seq, oldest first. */
@@ -341,14 +281,6 @@ export class CentralStore {
   close(): void {
     this.db.close();
   }
-}
-
-/** Why a stored event does not follow `prevHash` in the chain, or undefined when it does. */
-function chainProblem(seq: number, body: string, hash: string, prevHash: string): string | undefined {
-  const ev = JSON.parse(body) as { prevHash?: unknown };
-  if (ev.prevHash !== prevHash) return `seq ${seq}: prevHash does not match the hash of seq ${seq - 1}`;
-  if (hashBody(prevHash, body) !== hash) return `seq ${seq}: hash does not match its content`;
-  return undefined;
 }
 
 /** True when the file at this path is a collector store (for `gatectl journal verify`). */
