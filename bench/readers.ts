@@ -394,7 +394,8 @@ async function main(): Promise<void> {
     console.log(`  card in the field → relay, minus the wire time, the simulated module's own timer lateness included: p50 ${ms(pct(sam.endToEnd, 0.5))}  p99 ${ms(e99)}`);
     const [f50, f99] = [pct(sam.floor, 0.5), pct(sam.floor, 0.99)];
     console.log(`  transport floor in the same run (a bare host loop: pty, socat, kernel, two event loops): p50 ${ms(f50)}  p99 ${ms(f99)}`);
-    console.log(`  goal p99 ≤ wire + 2 ms: ${a99 <= 2 ? 'met' : 'NOT met'} (card → relay p99 ≈ ${ms(sam.wireMs + a99)}; the poll interval comes on top, up to readers[].pollMs)`);
+    console.log(`  the host's own time over the floor (driver p − floor p, same run): p50 +${ms(a50 - f50)}  p99 +${ms(a99 - f99)}`);
+    console.log(`  goal p99 ≤ wire + 2 ms: ${a99 <= 2 ? 'met' : f99 > 2 ? 'not met on this rig, whose bare transport alone is above it' : 'NOT met'} (card → relay p99 ≈ ${ms(sam.wireMs + a99)}; the poll interval comes on top, up to readers[].pollMs)`);
     Object.assign(out, {
       sam_wire_ms: round(sam.wireMs),
       sam_p50_above_wire_ms: round(a50),
@@ -404,6 +405,7 @@ async function main(): Promise<void> {
       sam_goal_met: a99 <= 2,
       sam_floor_p50_ms: round(f50),
       sam_floor_p99_ms: round(f99),
+      sam_p99_over_floor_ms: round(a99 - f99),
       sam_taps: sam.aboveWire.length,
     });
   }
