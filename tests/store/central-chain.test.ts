@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { GENESIS_HASH, eventBody, hashBody } from '../../src/store/journal.js';
 import type { JournalEvent } from '../../src/store/types.js';
-import { advanceChain, type ChainLink, type GateRow } from '../../src/store/central/chain.js';
+import { advanceChain, GapFinder, type ChainLink, type GateRow } from '../../src/store/central/chain.js';
 import { AckPacer, ACKS_PER_S, MAX_GAP_MS, MIN_GAP_MS } from '../../src/cli/central/ack-pacer.js';
 import { storableText } from '../../src/cli/central/collector-rules.js';
 
@@ -22,6 +22,19 @@ const row = (): GateRow => ({
 });
 const stored = (evs: JournalEvent[]) => new Map<number, ChainLink>(evs.map((e) => [e.seq, { body: eventBody(e), hash: e.hash }]));
 const parsed = (evs: JournalEvent[]) => new Map<number, ChainLink>(evs.map((e) => [e.seq, { body: eventBody(e), hash: e.hash, prevHash: e.prevHash }]));
+
+describe('GapFinder (both collector stores)', () => {
+  it('finds the ranges missing above the prefix across pages, and stops at the limit', () => {
+    const f = new GapFinder(3, 10);
+    expect(f.feed([{ seq: 4 }, { seq: 7 }])).toBe(7);
+    expect(f.feed([{ seq: 8 }, { seq: 12 }])).toBe(12);
+    expect(f.feed([])).toBeUndefined();
+    expect(f.gaps).toEqual([{ from: 5, to: 6 }, { from: 9, to: 11 }]);
+    const limited = new GapFinder(0, 1);
+    expect(limited.feed([{ seq: 3 }, { seq: 6 }])).toBeUndefined();
+    expect(limited.gaps).toEqual([{ from: 1, to: 2 }]);
+  });
+});
 
 describe('advanceChain (both collector stores)', () => {
   it('moves the prefix and the verified seq together, stops at a gap, resumes from the returned state', () => {

@@ -11,7 +11,7 @@ import pg from 'pg';
 import type { VerifyResult } from '../journal.js';
 import { CENTRAL_PG_SCHEMA } from '../schema/central-pg.js';
 import { verifyPaged, type CollectorStore, type StoredAnomaly, type StoredStatus } from './collector-store.js';
-import { toState, type GateChainState, type GateRow, type IngestResult, type SeqRange } from './chain.js';
+import { GapFinder, toState, type GateChainState, type GateRow, type IngestResult, type SeqRange } from './chain.js';
 import { WALK, ingestManyTx, lockGate, recordAnomaly, walkStored } from './central-pg-ingest.js';
 import type { JournalEvent } from '../types.js';
 
@@ -152,20 +152,11 @@ export class PgCentralStore implements CollectorStore {
   async gaps(gate: string, limit = 100): Promise<SeqRange[]> {
     const st = await this.state(gate);
     if (!st) return [];
-    const out: SeqRange[] = [];
-    let expect = st.contiguousSeq + 1;
-    let after = st.contiguousSeq;
-    while (out.length < limit) {
-      const seqs = (await this.pool.query<{ seq: number }>(`SELECT seq FROM central_events WHERE gate = $1 AND seq > $2 ORDER BY seq LIMIT ${WALK}`, [gate, after])).rows;
-      if (seqs.length === 0) break;
-      for (const { seq } of seqs) {
-        if (seq > expect) out.push({ from: expect, to: seq - 1 });
-        expect = seq + 1;
-        if (out.length >= limit) break;
-      }
-      after = seqs[seqs.length - 1]!.seq;
+    const finder = new GapFinder(st.contiguousSeq, limit);
+    for (let after: number | undefined = st.contiguousSeq; after !== undefined; ) {
+      after = finder.feed((await this.pool.query<{ seq: number }>(`SELECT seq FROM central_events WHERE gate = $1 AND seq > $2 ORDER BY seq LIMIT ${WALK}`, [gate, after])).rows);
     }
-    return out;
+    return finder.gaps;
   }
 
   async claimReplay(gate: string, contiguousSeq: number, nowMs: number, graceMs: number): Promise<boolean> {

@@ -12,7 +12,7 @@ import SqliteDatabase from '../sqlite-driver.js';
 import { GENESIS_HASH, eventBody, verifyRows, type ChainRow, type VerifyResult } from '../journal.js';
 import { CENTRAL_SCHEMA } from '../schema/central.js';
 import type { JournalEvent } from '../types.js';
-import { advanceChain, toState, type GateChainState, type GateRow, type IngestResult, type SeqRange } from './chain.js';
+import { advanceChain, GapFinder, toState, type GateChainState, type GateRow, type IngestResult, type SeqRange } from './chain.js';
 
 export type { GateChainState, IngestResult, SeqRange } from './chain.js';
 
@@ -183,20 +183,9 @@ export class CentralStore {
   gaps(gate: string, limit = 100): SeqRange[] {
     const st = this.state(gate);
     if (!st) return [];
-    const out: SeqRange[] = [];
-    let expect = st.contiguousSeq + 1;
-    let after = st.contiguousSeq;
-    while (out.length < limit) {
-      const seqs = this.stmt.seqsAfter.all(gate, after, WALK);
-      if (seqs.length === 0) break;
-      for (const { seq } of seqs) {
-        if (seq > expect) out.push({ from: expect, to: seq - 1 });
-        expect = seq + 1;
-        if (out.length >= limit) break;
-      }
-      after = seqs[seqs.length - 1]!.seq;
-    }
-    return out;
+    const finder = new GapFinder(st.contiguousSeq, limit);
+    for (let after: number | undefined = st.contiguousSeq; after !== undefined; ) after = finder.feed(this.stmt.seqsAfter.all(gate, after, WALK));
+    return finder.gaps;
   }
 
   /**

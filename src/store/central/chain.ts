@@ -40,6 +40,34 @@ export interface SeqRange {
   to: number;
 }
 
+/**
+ * The missing seq ranges above a gate's contiguous prefix, found from the
+ * stored seqs fed page by page in ascending order (each store reads its own
+ * pages): `feed` answers the seq to read the next page after, or undefined
+ * when there is nothing more to read or `limit` ranges are found.
+ */
+export class GapFinder {
+  readonly gaps: SeqRange[] = [];
+  private expect: number;
+
+  constructor(
+    contiguousSeq: number,
+    private readonly limit: number,
+  ) {
+    this.expect = contiguousSeq + 1;
+  }
+
+  feed(page: readonly { seq: number }[]): number | undefined {
+    if (page.length === 0 || this.gaps.length >= this.limit) return undefined;
+    for (const { seq } of page) {
+      if (seq > this.expect) this.gaps.push({ from: this.expect, to: seq - 1 });
+      this.expect = seq + 1;
+      if (this.gaps.length >= this.limit) return undefined;
+    }
+    return page[page.length - 1]!.seq;
+  }
+}
+
 /** The row of `central_gates`, as both stores read and write it. */
 export interface GateRow {
   gate: string;
