@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync, writeFileSync, readFileSync, existsSync, mkdirSync
 import { createServer, connect } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
-import { until, waitExit } from './until.js';
+import { stopChild, untilReady } from './until.js';
 
 export interface MosquittoOptions {
   /** Keep retained messages and sessions on disk across restart() (default true). */
@@ -104,23 +104,14 @@ export async function startMosquitto(opts: MosquittoOptions = {}): Promise<Mosqu
       if (c.exitCode !== null) throw new Error(`mosquitto exited with ${c.exitCode}: ${stderr}`);
       return portOpen(port);
     };
-    try {
-      await until(listening, { what: `mosquitto to listen on ${port}`, timeoutMs: START_TIMEOUT_MS, intervalMs: 50, diag: () => stderr });
-    } catch (err) {
-      if (c.exitCode === null) c.kill('SIGKILL');
-      throw err;
-    }
+    await untilReady(c, listening, { what: `mosquitto to listen on ${port}`, timeoutMs: START_TIMEOUT_MS, intervalMs: 50, diag: () => stderr });
   }
 
   async function terminate(signal: NodeJS.Signals): Promise<void> {
     const c = child;
     child = undefined;
     if (!c) return;
-    c.kill(signal);
-    if (!(await waitExit(c, STOP_TIMEOUT_MS))) {
-      c.kill('SIGKILL');
-      await waitExit(c, STOP_TIMEOUT_MS);
-    }
+    await stopChild(c, signal, STOP_TIMEOUT_MS);
   }
 
   await launch();

@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { freePort } from './mosquitto.js';
-import { until, waitExit } from './until.js';
+import { stopChild, until, untilReady } from './until.js';
 
 export interface Postgres {
   port: number;
@@ -108,12 +108,7 @@ export async function startPostgres(opts: PostgresOptions = {}): Promise<Postgre
         return false;
       }
     };
-    try {
-      await until(answers, { what: `postgres to answer on ${port}`, timeoutMs: START_TIMEOUT_MS, intervalMs: 100, diag: () => stderr });
-    } catch (err) {
-      if (c.exitCode === null) c.kill('SIGKILL');
-      throw err;
-    }
+    await untilReady(c, answers, { what: `postgres to answer on ${port}`, timeoutMs: START_TIMEOUT_MS, intervalMs: 100, diag: () => stderr });
   }
 
   async function terminate(signal: NodeJS.Signals): Promise<void> {
@@ -121,11 +116,7 @@ export async function startPostgres(opts: PostgresOptions = {}): Promise<Postgre
     child = undefined;
     if (!c) return;
     const workers = signal === 'SIGKILL' && c.pid ? childrenOf(c.pid) : [];
-    c.kill(signal);
-    if (!(await waitExit(c, STOP_TIMEOUT_MS))) {
-      c.kill('SIGKILL');
-      await waitExit(c, STOP_TIMEOUT_MS);
-    }
+    await stopChild(c, signal, STOP_TIMEOUT_MS);
     if (signal === 'SIGKILL') {
       // Backends outlive a SIGKILLed postmaster until they notice; a new
       // postmaster refuses to start while they hold the shared memory.

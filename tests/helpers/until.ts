@@ -32,6 +32,24 @@ export async function until<T>(cond: () => T | Promise<T>, opts: UntilOptions | 
   }
 }
 
+/** Wait (bounded) until `cond` holds for a daemon just spawned; a daemon that never got ready is SIGKILLed before the error is thrown. */
+export async function untilReady<T>(child: ChildProcess, cond: () => T | Promise<T>, opts: UntilOptions): Promise<void> {
+  try {
+    await until(cond, opts);
+  } catch (err) {
+    if (child.exitCode === null) child.kill('SIGKILL');
+    throw err;
+  }
+}
+
+/** Send `signal` and wait up to `ms` for the exit; a child still there then is SIGKILLed and waited for again. */
+export async function stopChild(child: ChildProcess, signal: NodeJS.Signals, ms: number): Promise<void> {
+  child.kill(signal);
+  if (await waitExit(child, ms)) return;
+  child.kill('SIGKILL');
+  await waitExit(child, ms);
+}
+
 /** Whether `child` exited (or had already) within `ms`. */
 export function waitExit(child: ChildProcess, ms: number): Promise<boolean> {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(true);
